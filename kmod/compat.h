@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The few places where the kernels veil supports (Debian 12's 6.1 and the
+ * 6.12 series) differ. Everything else is written against one API.
+ */
+#ifndef _VEIL_COMPAT_H
+#define _VEIL_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/netdevice.h>
+
+/* 6.12 moved LLTX and NETNS_LOCAL from feature bits to device flags. */
+static inline void veil_compat_set_lltx(struct net_device *dev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	dev->lltx = true;
+#else
+	dev->features |= NETIF_F_LLTX;
+#endif
+}
+
+static inline void veil_compat_set_netns_local(struct net_device *dev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	dev->netns_local = true;
+#else
+	dev->features |= NETIF_F_NETNS_LOCAL;
+#endif
+}
+
+/* 6.6 indexes devices in an xarray and dumps walk it by ifindex. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define VEIL_HAVE_NETDEV_DUMP 1
+#endif
+
+#endif /* _VEIL_COMPAT_H */

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * veil.ko: module init and exit.
+ */
+#include <linux/module.h>
+#include <net/genetlink.h>
+#include <net/rtnetlink.h>
+#include <uapi/linux/veil.h>
+
+#include "device.h"
+#include "netlink.h"
+
+#define VEIL_VERSION "0.1.0"
+
+static int __init veil_init(void)
+{
+	int err;
+
+	err = veil_device_init();
+	if (err)
+		goto err_device;
+
+	err = veil_genl_init();
+	if (err)
+		goto err_genl;
+
+	pr_info("veil " VEIL_VERSION " loaded\n");
+	return 0;
+
+err_genl:
+	veil_device_uninit();
+err_device:
+	return err;
+}
+
+static void __exit veil_exit(void)
+{
+	veil_genl_uninit();
+	veil_device_uninit();
+}
+
+module_init(veil_init);
+module_exit(veil_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("veil: hidden applications behind encrypted, on-demand tunnels");
+MODULE_VERSION(VEIL_VERSION);
+MODULE_ALIAS_RTNL_LINK(VEIL_LINK_KIND);
+MODULE_ALIAS_GENL_FAMILY(VEIL_GENL_NAME);
