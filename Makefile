@@ -1,0 +1,77 @@
+# veil: top-level build.
+#
+#   make                 kernel module (for KVER) and userspace, warning-free
+#   make check           install test dependencies, build, run every test
+#   make demo            install dependencies, boot a throwaway VM, show veil
+#   make install         module into /lib/modules/KVER/updates, programs into PREFIX
+#   make clean
+#
+# KVER defaults to the running kernel when its headers are installed, else
+# to the newest kernel whose headers are (the build host may run another).
+
+VERSION		:= 0.1.0
+PREFIX		?= /usr/local
+DESTDIR		?=
+KVER		?= $(shell scripts/kver)
+KDIR		?= /lib/modules/$(KVER)/build
+
+CC		?= cc
+CFLAGS		?= -O2 -g
+CFLAGS		+= -std=gnu11 -Wall -Wextra -Wformat=2 -Wno-format-nonliteral \
+		   -Wshadow -Wstrict-prototypes -Wmissing-prototypes -D_GNU_SOURCE \
+		   -DVEIL_VERSION='"$(VERSION)"' -Iinclude/uapi -Iuserspace/lib
+PKGS		:= libmnl json-c
+PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+B		:= build
+LIB_SRC		:= $(wildcard userspace/lib/*.c)
+CLI_SRC		:= $(wildcard userspace/cli/*.c)
+LIB_OBJ		:= $(LIB_SRC:%.c=$(B)/%.o)
+CLI_OBJ		:= $(CLI_SRC:%.c=$(B)/%.o)
+PROGS		:= $(B)/veil
+
+.PHONY: all module userspace check demo install install-module install-user \
+	clean deps
+all: module userspace
+
+module:
+	@test -d "$(KDIR)" || { echo "No kernel headers in $(KDIR): run scripts/deps as root," \
+		"or install linux-headers-$(KVER)." >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+userspace: $(PROGS)
+
+$(B)/%.o: %.c $(wildcard userspace/*/*.h) include/uapi/linux/veil.h
+	@mkdir -p $(dir $@)
+	@pkg-config --exists $(PKGS) || { echo "Missing $(PKGS) development files:" \
+		"run scripts/deps as root." >&2; exit 1; }
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(B)/libveil.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(B)/veil: $(CLI_OBJ) $(B)/libveil.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+deps:
+	scripts/deps
+
+check: deps
+	tests/run
+
+demo: deps
+	scripts/demo
+
+install: install-module install-user
+
+install-module: module
+	install -D -m 0644 kmod/veil.ko $(DESTDIR)/lib/modules/$(KVER)/updates/veil.ko
+	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER); fi
+
+install-user: userspace
+	install -D -m 0755 $(B)/veil $(DESTDIR)$(PREFIX)/sbin/veil
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
+	rm -rf $(B)/userspace $(B)/libveil.a $(PROGS)

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * veil: the ip-style administration command for veil.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "print.h"
+
+#ifndef VEIL_VERSION
+#define VEIL_VERSION "0.1.0"
+#endif
+
+struct veil_cli_opts veil_opts;
+
+static int do_help(int argc, char **argv);
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} objects[] = {
+	{ "link", do_link },
+	{ "help", do_help },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: veil [ OPTIONS ] OBJECT { COMMAND | help }\n"
+		"where  OBJECT := { link | help }\n"
+		"       OPTIONS := { -V[ersion] | -j[son] | -p[retty] | -n[etns] NAME |\n"
+		"                    -h[elp] }\n");
+}
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return 0;
+}
+
+bool matches(const char *arg, const char *word)
+{
+	size_t len = strlen(arg);
+
+	return len && len <= strlen(word) && !strncmp(arg, word, len);
+}
+
+/* Enter the named network namespace, as "ip netns exec" would see it. */
+static int enter_netns(const char *name)
+{
+	char path[4096];
+	int fd;
+
+	if (strchr(name, '/'))
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "Cannot open network namespace \"%s\": %s\n", name,
+			strerror(errno));
+		return -1;
+	}
+	if (setns(fd, CLONE_NEWNET) < 0) {
+		fprintf(stderr, "Failed to enter network namespace \"%s\": %s\n", name,
+			strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+struct veil_nl *veil_cli_nl_open(void)
+{
+	struct veil_nl *nl = veil_nl_open();
+
+	if (nl)
+		return nl;
+	if (errno == ENOENT)
+		fprintf(stderr, "Error: the veil kernel module is not loaded "
+			"(load it with \"modprobe veil\" as root).\n");
+	else
+		fprintf(stderr, "Error: cannot open a netlink socket to veil: %s.\n",
+			strerror(errno));
+	return NULL;
+}
+
+void veil_cli_nl_error(struct veil_nl *nl, int err, const char *what)
+{
+	const char *msg = veil_nl_errmsg(nl);
+
+	if (err == -EPERM && !msg)
+		msg = "Operation not permitted: veil needs CAP_NET_ADMIN (run it as root)";
+	if (msg)
+		fprintf(stderr, "Error: %s.\n", msg);
+	else
+		fprintf(stderr, "Error: %s: %s.\n", what, strerror(-err));
+}
+
+int main(int argc, char **argv)
+{
+	const char *opt;
+	size_t i;
+	int ret;
+
+	while (argc > 1 && argv[1][0] == '-') {
+		opt = argv[1] + 1;
+		if (*opt == '-')	/* accept --json as well as -json */
+			opt++;
+		if (matches(opt, "json")) {
+			veil_opts.json = true;
+		} else if (matches(opt, "pretty")) {
+			veil_opts.pretty = true;
+		} else if (matches(opt, "netns")) {
+			if (argc < 3) {
+				fprintf(stderr, "Option \"%s\" needs a namespace name.\n", argv[1]);
+				return 1;
+			}
+			veil_opts.netns = argv[2];
+			argc--;
+			argv++;
+		} else if (matches(opt, "Version")) {
+			printf("veil " VEIL_VERSION "\n");
+			return 0;
+		} else if (matches(opt, "help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "Option \"%s\" is unknown, try \"veil help\".\n", argv[1]);
+			return 1;
+		}
+		argc--;
+		argv++;
+	}
+
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (veil_opts.netns && enter_netns(veil_opts.netns) < 0)
+		return 1;
+
+	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
+		if (matches(argv[1], objects[i].name)) {
+			veil_print_start(veil_opts.json, veil_opts.pretty);
+			ret = objects[i].fn(argc - 2, argv + 2);
+			if (ret)
+				veil_print_discard();
+			else
+				veil_print_end();
+			return ret;
+		}
+	}
+	fprintf(stderr, "Object \"%s\" is unknown, try \"veil help\".\n", argv[1]);
+	return 1;
+}
