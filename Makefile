@@ -30,9 +30,11 @@ CLI_SRC		:= $(wildcard userspace/cli/*.c)
 LIB_OBJ		:= $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ		:= $(CLI_SRC:%.c=$(B)/%.o)
 PROGS		:= $(B)/veil
+TEST_PROGS	:= $(B)/tests/nl_policy
 
-.PHONY: all module userspace check demo install install-module install-user \
-	clean deps
+.SECONDARY:
+.PHONY: all module userspace selftests check demo install install-module \
+	install-user clean deps
 all: module userspace
 
 module:
@@ -52,6 +54,11 @@ $(B)/libveil.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/veil: $(CLI_OBJ) $(B)/libveil.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+selftests: $(TEST_PROGS)
+
+$(B)/tests/%: $(B)/tests/selftests/%.o $(B)/libveil.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 deps:
@@ -74,4 +81,4 @@ install-user: userspace
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
-	rm -rf $(B)/userspace $(B)/libveil.a $(PROGS)
+	rm -rf $(B)/userspace $(B)/tests $(B)/libveil.a $(PROGS)
