@@ -31,9 +31,11 @@ LIB_OBJ		:= $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ		:= $(CLI_SRC:%.c=$(B)/%.o)
 PROGS		:= $(B)/veil
 TEST_PROGS	:= $(B)/tests/nl_policy
+UNIT_SRC	:= $(wildcard tests/unit/*_test.c)
+UNIT_PROGS	:= $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 
 .SECONDARY:
-.PHONY: all module userspace selftests check demo install install-module \
+.PHONY: all module userspace selftests unit check demo install install-module \
 	install-user clean deps
 all: module userspace
 
@@ -57,6 +59,13 @@ $(B)/veil: $(CLI_OBJ) $(B)/libveil.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 selftests: $(TEST_PROGS)
+
+# Unit tests build the module's plain-C files (kmod/replay.c ...) for userspace.
+unit: $(UNIT_PROGS)
+
+$(B)/tests/unit/replay_test: tests/unit/replay_test.c kmod/replay.c kmod/replay.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ikmod -o $@ tests/unit/replay_test.c kmod/replay.c
 
 $(B)/tests/%: $(B)/tests/selftests/%.o $(B)/libveil.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)

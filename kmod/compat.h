@@ -33,4 +33,20 @@ static inline void veil_compat_set_netns_local(struct net_device *dev)
 #define VEIL_HAVE_NETDEV_DUMP 1
 #endif
 
+/* 6.2 split genl ops; the parsed attributes of a dump moved with it. */
+#include <net/genetlink.h>
+static inline struct nlattr **veil_compat_dump_attrs(struct netlink_callback *cb)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	return genl_dumpit_info(cb)->info.attrs;
+#else
+	return genl_dumpit_info(cb)->attrs;
+#endif
+}
+
+/* 6.4 moved the GSO helpers out of netdevice.h. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#include <net/gso.h>
+#endif
+
 #endif /* _VEIL_COMPAT_H */

@@ -6,6 +6,8 @@
  */
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <net/rtnetlink.h>
@@ -13,6 +15,9 @@
 
 #include "compat.h"
 #include "device.h"
+#include "peer.h"
+#include "send.h"
+#include "socket.h"
 
 /*
  * Worst-case encapsulation: outer IPv6 (40) + UDP (8) + veil header (16) +
@@ -25,15 +30,32 @@ static int veil_dev_init(struct net_device *dev)
 {
 	struct veil_device *vd = netdev_priv(dev);
 
+	int err;
+
 	vd->dev = dev;
+	mutex_init(&vd->lock);
+	hash_init(vd->peers);
+	hash_init(vd->allowed);
 	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
 	if (!dev->tstats)
 		return -ENOMEM;
+	err = gro_cells_init(&vd->gro, dev);
+	if (err) {
+		free_percpu(dev->tstats);
+		dev->tstats = NULL;
+		return err;
+	}
 	return 0;
 }
 
 static void veil_dev_uninit(struct net_device *dev)
 {
+	struct veil_device *vd = netdev_priv(dev);
+
+	mutex_lock(&vd->lock);
+	veil_socket_close(vd);
+	mutex_unlock(&vd->lock);
+	gro_cells_destroy(&vd->gro);
 	free_percpu(dev->tstats);
 	dev->tstats = NULL;
 }
@@ -50,23 +72,12 @@ static int veil_dev_stop(struct net_device *dev)
 	return 0;
 }
 
-static netdev_tx_t veil_dev_xmit(struct sk_buff *skb, struct net_device *dev)
-{
-	/*
-	 * No tunnel carries this destination: drop and count it, as a route
-	 * to nowhere would. Tunnels take over this path when they exist.
-	 */
-	dev_core_stats_tx_dropped_inc(dev);
-	kfree_skb(skb);
-	return NETDEV_TX_OK;
-}
-
 static const struct net_device_ops veil_netdev_ops = {
 	.ndo_init		= veil_dev_init,
 	.ndo_uninit		= veil_dev_uninit,
 	.ndo_open		= veil_dev_open,
 	.ndo_stop		= veil_dev_stop,
-	.ndo_start_xmit		= veil_dev_xmit,
+	.ndo_start_xmit		= veil_xmit,
 	.ndo_get_stats64	= dev_get_tstats64,
 };
 
@@ -82,6 +93,14 @@ static void veil_setup(struct net_device *dev)
 	dev->min_mtu = ETH_MIN_MTU;
 	dev->max_mtu = ETH_MAX_MTU - VEIL_OVERHEAD;
 	dev->needs_free_netdev = true;
+	dev->needed_headroom = VEIL_PKT_HDR_LEN + sizeof(struct udphdr) +
+			       sizeof(struct ipv6hdr) + LL_MAX_HEADER;
+	dev->needed_tailroom = VEIL_PKT_TAG_LEN;
+	/* Take GSO super-packets and segment them here, as late as possible. */
+	dev->features = NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_RXCSUM | NETIF_F_HIGHDMA |
+			NETIF_F_GSO_SOFTWARE;
+	dev->hw_features = dev->features;
+	dev->hw_enc_features = dev->features;
 	veil_compat_set_lltx(dev);
 	/*
 	 * The device stays in the namespace it was created in: the tunnels

@@ -2,14 +2,45 @@
 #ifndef _VEIL_DEVICE_H
 #define _VEIL_DEVICE_H
 
+#include <linux/hashtable.h>
+#include <linux/mutex.h>
 #include <linux/netdevice.h>
+#include <net/gro_cells.h>
+#include <net/sock.h>
+
+#define VEIL_PEER_HASH_BITS	8
+#define VEIL_ALLOWED_HASH_BITS	10
 
 /**
  * struct veil_device - private part of a veil net_device
  * @dev: the net_device this is the private part of
+ * @lock: serializes configuration (sockets, peers); the data path only
+ *	reads, under RCU
+ * @sock4: IPv4 UDP socket (RCU, written under @lock)
+ * @sock6: IPv6 UDP socket, or NULL (RCU, written under @lock)
+ * @own_sock: the sockets were opened by the module, not adopted from a
+ *	daemon: nothing but veil data is expected on them
+ * @port: UDP port of the sockets, 0 when there are none (under @lock)
+ * @peers: tunnels by receiver index (RCU, written under @lock)
+ * @allowed: allowed inner prefixes by masked address (RCU, under @lock)
+ * @lens4: bit N set when some IPv4 prefix of length N exists (under @lock)
+ * @lens6: the same for IPv6 prefix lengths
+ * @npeers: number of tunnels (under @lock)
+ * @gro: GRO cells for delivering decrypted packets
  */
 struct veil_device {
 	struct net_device *dev;
+	struct mutex lock;
+	struct sock __rcu *sock4;
+	struct sock __rcu *sock6;
+	bool own_sock;
+	u16 port;
+	DECLARE_HASHTABLE(peers, VEIL_PEER_HASH_BITS);
+	DECLARE_HASHTABLE(allowed, VEIL_ALLOWED_HASH_BITS);
+	u64 lens4;
+	unsigned long lens6[BITS_TO_LONGS(129)];
+	u32 npeers;
+	struct gro_cells gro;
 };
 
 extern struct rtnl_link_ops veil_link_ops;

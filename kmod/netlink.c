@@ -12,12 +12,40 @@
 #include "compat.h"
 #include "device.h"
 #include "netlink.h"
+#include "peer.h"
+#include "socket.h"
 
 static struct genl_family veil_genl_family;
+
+static const struct nla_policy veil_prefix_policy[VEIL_A_PREFIX_MAX + 1] = {
+	[VEIL_A_PREFIX_FAMILY]	= { .type = NLA_U16 },
+	[VEIL_A_PREFIX_ADDR]	= NLA_POLICY_MIN_LEN(4),
+	[VEIL_A_PREFIX_LEN]	= NLA_POLICY_MAX(NLA_U8, 128),
+};
+
+static const struct nla_policy veil_port_policy[VEIL_A_PORT_MAX_ATTR + 1] = {
+	[VEIL_A_PORT_PROTO]	= { .type = NLA_U8 },
+	[VEIL_A_PORT_MIN]	= { .type = NLA_U16 },
+	[VEIL_A_PORT_MAX]	= { .type = NLA_U16 },
+};
+
+static const struct nla_policy veil_peer_policy[VEIL_A_PEER_MAX + 1] = {
+	[VEIL_A_PEER_ID]	= NLA_POLICY_MIN(NLA_U32, 1),
+	[VEIL_A_PEER_REMOTE_ID]	= NLA_POLICY_MIN(NLA_U32, 1),
+	[VEIL_A_PEER_ENDPOINT]	= NLA_POLICY_MIN_LEN(sizeof(struct sockaddr_in)),
+	[VEIL_A_PEER_TX_KEY]	= NLA_POLICY_EXACT_LEN(VEIL_KEY_LEN),
+	[VEIL_A_PEER_RX_KEY]	= NLA_POLICY_EXACT_LEN(VEIL_KEY_LEN),
+	[VEIL_A_PEER_ALLOWED]	= NLA_POLICY_NESTED_ARRAY(veil_prefix_policy),
+	[VEIL_A_PEER_PORTS]	= NLA_POLICY_NESTED_ARRAY(veil_port_policy),
+	[VEIL_A_PEER_KEEPALIVE]	= { .type = NLA_U16 },
+	[VEIL_A_PEER_ROLE]	= NLA_POLICY_MAX(NLA_U8, VEIL_ROLE_SERVER),
+};
 
 static const struct nla_policy veil_dev_policy[VEIL_A_DEV_MAX + 1] = {
 	[VEIL_A_DEV_IFINDEX]	= NLA_POLICY_MIN(NLA_U32, 1),
 	[VEIL_A_DEV_IFNAME]	= { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
+	[VEIL_A_DEV_LISTEN_PORT] = { .type = NLA_U16 },
+	[VEIL_A_DEV_PEER]	= NLA_POLICY_NESTED(veil_peer_policy),
 };
 
 /*
@@ -98,6 +126,7 @@ static int veil_nl_put_stats(struct sk_buff *skb, struct net_device *dev)
 static int veil_nl_fill_dev(struct sk_buff *skb, struct net_device *dev, u32 portid,
 			    u32 seq, int flags, struct netlink_callback *cb)
 {
+	struct veil_device *vd = netdev_priv(dev);
 	void *hdr;
 
 	hdr = genlmsg_put(skb, portid, seq, &veil_genl_family, flags, VEIL_CMD_DEV_GET);
@@ -109,6 +138,8 @@ static int veil_nl_fill_dev(struct sk_buff *skb, struct net_device *dev, u32 por
 	if (nla_put_u32(skb, VEIL_A_DEV_IFINDEX, dev->ifindex) ||
 	    nla_put_string(skb, VEIL_A_DEV_IFNAME, dev->name) ||
 	    nla_put_u32(skb, VEIL_A_DEV_MTU, READ_ONCE(dev->mtu)) ||
+	    nla_put_u16(skb, VEIL_A_DEV_LISTEN_PORT, READ_ONCE(vd->port)) ||
+	    nla_put_u32(skb, VEIL_A_DEV_PEER_COUNT, READ_ONCE(vd->npeers)) ||
 	    veil_nl_put_stats(skb, dev)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -190,11 +221,551 @@ static int veil_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *
 	return err ?: skb->len;
 }
 
+static int veil_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct veil_device *vd;
+	struct net_device *dev;
+	int err = 0;
+
+	dev = veil_nl_get_dev(genl_info_net(info), info->attrs, info->extack);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	vd = netdev_priv(dev);
+	mutex_lock(&vd->lock);
+	if (info->attrs[VEIL_A_DEV_LISTEN_PORT]) {
+		u16 port = nla_get_u16(info->attrs[VEIL_A_DEV_LISTEN_PORT]);
+
+		if (port)
+			err = veil_socket_open(vd, port, info->extack);
+		else
+			veil_socket_close(vd);
+	}
+	mutex_unlock(&vd->lock);
+	dev_put(dev);
+	return err;
+}
+
+/*
+ * Everything a PEER_NEW or PEER_SET request asks for, parsed and checked
+ * before anything changes: a refused request changes nothing.
+ */
+struct veil_peer_cfg {
+	struct veil_keys *keys;
+	struct veil_ports *ports;
+	bool set_ports;
+	union veil_sockaddr ep;
+	bool set_ep;
+	struct nlattr *allowed;
+};
+
+static void veil_peer_cfg_free(struct veil_peer_cfg *c)
+{
+	kfree_sensitive(c->keys);
+	kfree(c->ports);
+}
+
+static int veil_nl_parse_prefix(const struct nlattr *nest, u16 *family, struct in6_addr *addr,
+				u8 *cidr, struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[VEIL_A_PREFIX_MAX + 1];
+	int err, alen;
+
+	err = nla_parse_nested(tb, VEIL_A_PREFIX_MAX, nest, veil_prefix_policy, extack);
+	if (err)
+		return err;
+	if (!tb[VEIL_A_PREFIX_FAMILY] || !tb[VEIL_A_PREFIX_ADDR] || !tb[VEIL_A_PREFIX_LEN]) {
+		NL_SET_ERR_MSG_ATTR(extack, nest, "allowed prefix needs family, address and length");
+		return -EINVAL;
+	}
+	*family = nla_get_u16(tb[VEIL_A_PREFIX_FAMILY]);
+	*cidr = nla_get_u8(tb[VEIL_A_PREFIX_LEN]);
+	alen = *family == AF_INET ? 4 : *family == AF_INET6 ? 16 : 0;
+	if (!alen) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[VEIL_A_PREFIX_FAMILY],
+				    "prefix family must be AF_INET or AF_INET6");
+		return -EAFNOSUPPORT;
+	}
+	if (nla_len(tb[VEIL_A_PREFIX_ADDR]) != alen || *cidr > alen * 8) {
+		NL_SET_ERR_MSG_ATTR(extack, nest, "prefix address or length does not fit its family");
+		return -EINVAL;
+	}
+	memset(addr, 0, sizeof(*addr));
+	nla_memcpy(addr, tb[VEIL_A_PREFIX_ADDR], alen);
+	return 0;
+}
+
+static int veil_nl_parse_peer(struct veil_device *vd, struct veil_peer *self, struct nlattr **pa,
+			      struct veil_peer_cfg *c, struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[VEIL_A_PORT_MAX_ATTR + 1], *a;
+	struct veil_port_range *r;
+	int rem, n, err;
+
+	memset(c, 0, sizeof(*c));
+	if (!!pa[VEIL_A_PEER_TX_KEY] != !!pa[VEIL_A_PEER_RX_KEY]) {
+		NL_SET_ERR_MSG_MOD(extack, "keys come in pairs: give both tx and rx key");
+		return -EINVAL;
+	}
+	if (pa[VEIL_A_PEER_TX_KEY]) {
+		c->keys = kzalloc(sizeof(*c->keys), GFP_KERNEL);
+		if (!c->keys)
+			return -ENOMEM;
+		nla_memcpy(c->keys->tx, pa[VEIL_A_PEER_TX_KEY], VEIL_KEY_LEN);
+		nla_memcpy(c->keys->rx, pa[VEIL_A_PEER_RX_KEY], VEIL_KEY_LEN);
+	}
+
+	if (pa[VEIL_A_PEER_ENDPOINT]) {
+		const struct nlattr *e = pa[VEIL_A_PEER_ENDPOINT];
+		const struct sockaddr *sa = nla_data(e);
+
+		if (sa->sa_family == AF_INET && nla_len(e) == sizeof(struct sockaddr_in)) {
+			memcpy(&c->ep.sin, sa, sizeof(c->ep.sin));
+		} else if (sa->sa_family == AF_INET6 && nla_len(e) == sizeof(struct sockaddr_in6)) {
+			memcpy(&c->ep.sin6, sa, sizeof(c->ep.sin6));
+		} else {
+			NL_SET_ERR_MSG_ATTR(extack, e,
+					    "endpoint must be a struct sockaddr_in or sockaddr_in6");
+			err = -EINVAL;
+			goto err;
+		}
+		if (!c->ep.sin.sin_port) {
+			NL_SET_ERR_MSG_ATTR(extack, e, "endpoint port must not be 0");
+			err = -EINVAL;
+			goto err;
+		}
+		c->set_ep = true;
+	}
+
+	if (pa[VEIL_A_PEER_PORTS]) {
+		n = 0;
+		nla_for_each_nested(a, pa[VEIL_A_PEER_PORTS], rem)
+			n++;
+		c->ports = kzalloc(struct_size(c->ports, r, n), GFP_KERNEL);
+		if (!c->ports) {
+			err = -ENOMEM;
+			goto err;
+		}
+		c->set_ports = true;
+		nla_for_each_nested(a, pa[VEIL_A_PEER_PORTS], rem) {
+			err = nla_parse_nested(tb, VEIL_A_PORT_MAX_ATTR, a, veil_port_policy, extack);
+			if (err)
+				goto err;
+			r = &c->ports->r[c->ports->n];
+			if (!tb[VEIL_A_PORT_PROTO]) {
+				NL_SET_ERR_MSG_ATTR(extack, a, "port entry needs a protocol");
+				err = -EINVAL;
+				goto err;
+			}
+			r->proto = nla_get_u8(tb[VEIL_A_PORT_PROTO]);
+			r->min = tb[VEIL_A_PORT_MIN] ? nla_get_u16(tb[VEIL_A_PORT_MIN]) : 0;
+			r->max = tb[VEIL_A_PORT_MAX] ? nla_get_u16(tb[VEIL_A_PORT_MAX]) : r->min;
+			if (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP &&
+			    r->proto != IPPROTO_ICMP) {
+				NL_SET_ERR_MSG_ATTR(extack, a, "port protocol must be TCP, UDP or ICMP");
+				err = -EINVAL;
+				goto err;
+			}
+			if (r->proto != IPPROTO_ICMP && (!r->min || r->min > r->max)) {
+				NL_SET_ERR_MSG_ATTR(extack, a,
+						    "port range must satisfy 1 <= min <= max");
+				err = -EINVAL;
+				goto err;
+			}
+			c->ports->n++;
+		}
+	}
+
+	if (pa[VEIL_A_PEER_ALLOWED]) {
+		struct veil_peer *owner;
+		struct in6_addr addr;
+		u16 family;
+		u8 cidr;
+
+		/* A prefix may belong to one tunnel only. */
+		nla_for_each_nested(a, pa[VEIL_A_PEER_ALLOWED], rem) {
+			err = veil_nl_parse_prefix(a, &family, &addr, &cidr, extack);
+			if (err)
+				goto err;
+			owner = veil_prefix_owner(vd, family, &addr, cidr);
+			if (owner && owner != self) {
+				NL_SET_ERR_MSG_ATTR(extack, a,
+						    "prefix already belongs to another tunnel");
+				err = -EEXIST;
+				goto err;
+			}
+		}
+		c->allowed = pa[VEIL_A_PEER_ALLOWED];
+	}
+	return 0;
+err:
+	veil_peer_cfg_free(c);
+	return err;
+}
+
+/* Apply a parsed configuration; under vd->lock. */
+static int veil_peer_apply(struct veil_peer *peer, struct nlattr **pa, struct veil_peer_cfg *c,
+			   struct netlink_ext_ack *extack)
+{
+	struct in6_addr addr;
+	struct nlattr *a;
+	u16 family;
+	int rem, err;
+	u8 cidr;
+
+	if (pa[VEIL_A_PEER_REMOTE_ID])
+		peer->remote_id = nla_get_u32(pa[VEIL_A_PEER_REMOTE_ID]);
+	if (pa[VEIL_A_PEER_ROLE])
+		WRITE_ONCE(peer->role, nla_get_u8(pa[VEIL_A_PEER_ROLE]));
+	if (c->set_ep)
+		veil_peer_set_endpoint(peer, &c->ep);
+	if (c->keys) {
+		veil_peer_set_keys(peer, c->keys);
+		c->keys = NULL;
+	}
+	if (c->set_ports) {
+		veil_peer_set_ports(peer, c->ports->n ? c->ports : NULL);
+		if (c->ports->n)
+			c->ports = NULL;
+	}
+	if (c->allowed) {
+		veil_peer_clear_allowed(peer);
+		nla_for_each_nested(a, c->allowed, rem) {
+			veil_nl_parse_prefix(a, &family, &addr, &cidr, extack);
+			err = veil_peer_add_allowed(peer, family, &addr, cidr);
+			if (err && err != -EEXIST) {
+				NL_SET_ERR_MSG_MOD(extack, "out of memory adding allowed prefixes");
+				return err;
+			}
+		}
+	}
+	if (pa[VEIL_A_PEER_KEEPALIVE])
+		veil_peer_set_keepalive(peer, nla_get_u16(pa[VEIL_A_PEER_KEEPALIVE]));
+	return 0;
+}
+
+static int veil_nl_peer_attrs(struct genl_info *info, struct nlattr **pa)
+{
+	if (!info->attrs[VEIL_A_DEV_PEER]) {
+		NL_SET_ERR_MSG_MOD(info->extack, "missing the peer (VEIL_A_DEV_PEER)");
+		return -EINVAL;
+	}
+	return nla_parse_nested(pa, VEIL_A_PEER_MAX, info->attrs[VEIL_A_DEV_PEER],
+				veil_peer_policy, info->extack);
+}
+
+static int veil_nl_peer_change(struct sk_buff *skb, struct genl_info *info, u8 cmd)
+{
+	struct nlattr *pa[VEIL_A_PEER_MAX + 1];
+	struct veil_peer_cfg cfg;
+	struct veil_device *vd;
+	struct net_device *dev;
+	struct veil_peer *peer;
+	u32 id;
+	int err;
+
+	err = veil_nl_peer_attrs(info, pa);
+	if (err)
+		return err;
+	if (!pa[VEIL_A_PEER_ID]) {
+		NL_SET_ERR_MSG_MOD(info->extack, "missing the tunnel id (VEIL_A_PEER_ID)");
+		return -EINVAL;
+	}
+	id = nla_get_u32(pa[VEIL_A_PEER_ID]);
+	dev = veil_nl_get_dev(genl_info_net(info), info->attrs, info->extack);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	vd = netdev_priv(dev);
+
+	mutex_lock(&vd->lock);
+	peer = veil_peer_by_id(vd, id);
+	switch (cmd) {
+	case VEIL_CMD_PEER_DEL:
+		if (!peer) {
+			NL_SET_ERR_MSG_ATTR(info->extack, pa[VEIL_A_PEER_ID], "no tunnel with this id");
+			err = -ENOENT;
+			break;
+		}
+		veil_peer_remove(peer);
+		break;
+	case VEIL_CMD_PEER_NEW:
+		if (peer) {
+			NL_SET_ERR_MSG_ATTR(info->extack, pa[VEIL_A_PEER_ID],
+					    "a tunnel with this id exists already");
+			err = -EEXIST;
+			break;
+		}
+		if (!pa[VEIL_A_PEER_REMOTE_ID] || !pa[VEIL_A_PEER_TX_KEY]) {
+			NL_SET_ERR_MSG_MOD(info->extack,
+					   "a new tunnel needs remote id, tx key and rx key");
+			err = -EINVAL;
+			break;
+		}
+		if (!rcu_access_pointer(vd->sock4)) {
+			NL_SET_ERR_MSG_MOD(info->extack,
+					   "the device has no UDP socket: set a port first");
+			err = -ENOTCONN;
+			break;
+		}
+		err = veil_nl_parse_peer(vd, NULL, pa, &cfg, info->extack);
+		if (err)
+			break;
+		peer = veil_peer_create(vd, id);
+		if (IS_ERR(peer)) {
+			err = PTR_ERR(peer);
+			veil_peer_cfg_free(&cfg);
+			break;
+		}
+		err = veil_peer_apply(peer, pa, &cfg, info->extack);
+		veil_peer_cfg_free(&cfg);
+		if (err)
+			veil_peer_remove(peer);
+		break;
+	case VEIL_CMD_PEER_SET:
+		if (!peer) {
+			NL_SET_ERR_MSG_ATTR(info->extack, pa[VEIL_A_PEER_ID], "no tunnel with this id");
+			err = -ENOENT;
+			break;
+		}
+		err = veil_nl_parse_peer(vd, peer, pa, &cfg, info->extack);
+		if (err)
+			break;
+		err = veil_peer_apply(peer, pa, &cfg, info->extack);
+		veil_peer_cfg_free(&cfg);
+		break;
+	}
+	mutex_unlock(&vd->lock);
+	dev_put(dev);
+	return err;
+}
+
+static int veil_nl_peer_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return veil_nl_peer_change(skb, info, VEIL_CMD_PEER_NEW);
+}
+
+static int veil_nl_peer_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return veil_nl_peer_change(skb, info, VEIL_CMD_PEER_SET);
+}
+
+static int veil_nl_peer_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return veil_nl_peer_change(skb, info, VEIL_CMD_PEER_DEL);
+}
+
+static int veil_nl_put_peer(struct sk_buff *skb, struct veil_peer *peer)
+{
+	struct veil_ports *ports;
+	struct veil_allowed *a;
+	union veil_sockaddr ep;
+	struct nlattr *nest, *list, *item;
+	unsigned long last_rx;
+	unsigned int i;
+	int k;
+
+	nest = nla_nest_start(skb, VEIL_A_DEV_PEER);
+	if (!nest)
+		return -EMSGSIZE;
+	spin_lock_bh(&peer->endpoint_lock);
+	ep = peer->endpoint;
+	spin_unlock_bh(&peer->endpoint_lock);
+	if (nla_put_u32(skb, VEIL_A_PEER_ID, peer->id) ||
+	    nla_put_u32(skb, VEIL_A_PEER_REMOTE_ID, peer->remote_id) ||
+	    nla_put_u16(skb, VEIL_A_PEER_KEEPALIVE, READ_ONCE(peer->keepalive)) ||
+	    nla_put_u8(skb, VEIL_A_PEER_ROLE, READ_ONCE(peer->role)))
+		goto err;
+	if (ep.sa.sa_family == AF_INET &&
+	    nla_put(skb, VEIL_A_PEER_ENDPOINT, sizeof(ep.sin), &ep.sin))
+		goto err;
+	if (ep.sa.sa_family == AF_INET6 &&
+	    nla_put(skb, VEIL_A_PEER_ENDPOINT, sizeof(ep.sin6), &ep.sin6))
+		goto err;
+	last_rx = READ_ONCE(peer->last_rx);
+	if (last_rx && nla_put_u64_64bit(skb, VEIL_A_PEER_LAST_RX,
+					 jiffies_to_msecs(jiffies - last_rx), VEIL_A_PEER_PAD))
+		goto err;
+
+	list = nla_nest_start(skb, VEIL_A_PEER_ALLOWED);
+	if (!list)
+		goto err;
+	list_for_each_entry(a, &peer->allowed, peer_list) {
+		item = nla_nest_start(skb, 1);
+		if (!item || nla_put_u16(skb, VEIL_A_PREFIX_FAMILY, a->family) ||
+		    nla_put(skb, VEIL_A_PREFIX_ADDR, a->family == AF_INET ? 4 : 16, &a->addr) ||
+		    nla_put_u8(skb, VEIL_A_PREFIX_LEN, a->cidr))
+			goto err;
+		nla_nest_end(skb, item);
+	}
+	nla_nest_end(skb, list);
+
+	ports = rcu_dereference_protected(peer->ports, lockdep_is_held(&peer->vd->lock));
+	list = nla_nest_start(skb, VEIL_A_PEER_PORTS);
+	if (!list)
+		goto err;
+	for (i = 0; ports && i < ports->n; i++) {
+		item = nla_nest_start(skb, 1);
+		if (!item || nla_put_u8(skb, VEIL_A_PORT_PROTO, ports->r[i].proto) ||
+		    nla_put_u16(skb, VEIL_A_PORT_MIN, ports->r[i].min) ||
+		    nla_put_u16(skb, VEIL_A_PORT_MAX, ports->r[i].max))
+			goto err;
+		nla_nest_end(skb, item);
+	}
+	nla_nest_end(skb, list);
+
+	list = nla_nest_start(skb, VEIL_A_PEER_STATS);
+	if (!list ||
+	    nla_put_u64_64bit(skb, VEIL_A_PSTATS_RX_PACKETS,
+			      atomic64_read(&peer->stats.rx_packets), VEIL_A_PSTATS_PAD) ||
+	    nla_put_u64_64bit(skb, VEIL_A_PSTATS_RX_BYTES,
+			      atomic64_read(&peer->stats.rx_bytes), VEIL_A_PSTATS_PAD) ||
+	    nla_put_u64_64bit(skb, VEIL_A_PSTATS_TX_PACKETS,
+			      atomic64_read(&peer->stats.tx_packets), VEIL_A_PSTATS_PAD) ||
+	    nla_put_u64_64bit(skb, VEIL_A_PSTATS_TX_BYTES,
+			      atomic64_read(&peer->stats.tx_bytes), VEIL_A_PSTATS_PAD))
+		goto err;
+	for (k = 0; k < ARRAY_SIZE(peer->stats.drop); k++)
+		if (nla_put_u64_64bit(skb, VEIL_A_PSTATS_DROP_AUTH + k,
+				      atomic64_read(&peer->stats.drop[k]), VEIL_A_PSTATS_PAD))
+			goto err;
+	nla_nest_end(skb, list);
+	nla_nest_end(skb, nest);
+	return 0;
+err:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+static int veil_nl_fill_peer(struct sk_buff *skb, struct veil_peer *peer, u32 portid, u32 seq,
+			     int flags)
+{
+	struct net_device *dev = peer->vd->dev;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &veil_genl_family, flags, VEIL_CMD_PEER_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, VEIL_A_DEV_IFINDEX, dev->ifindex) ||
+	    nla_put_string(skb, VEIL_A_DEV_IFNAME, dev->name) ||
+	    veil_nl_put_peer(skb, peer)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int veil_nl_peer_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *pa[VEIL_A_PEER_MAX + 1];
+	struct veil_device *vd;
+	struct net_device *dev;
+	struct veil_peer *peer;
+	struct sk_buff *msg;
+	int err;
+
+	err = veil_nl_peer_attrs(info, pa);
+	if (err)
+		return err;
+	if (!pa[VEIL_A_PEER_ID]) {
+		NL_SET_ERR_MSG_MOD(info->extack, "missing the tunnel id (VEIL_A_PEER_ID)");
+		return -EINVAL;
+	}
+	dev = veil_nl_get_dev(genl_info_net(info), info->attrs, info->extack);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	vd = netdev_priv(dev);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		dev_put(dev);
+		return -ENOMEM;
+	}
+	mutex_lock(&vd->lock);
+	peer = veil_peer_by_id(vd, nla_get_u32(pa[VEIL_A_PEER_ID]));
+	if (!peer) {
+		NL_SET_ERR_MSG_ATTR(info->extack, pa[VEIL_A_PEER_ID], "no tunnel with this id");
+		err = -ENOENT;
+	} else {
+		err = veil_nl_fill_peer(msg, peer, info->snd_portid, info->snd_seq, 0);
+	}
+	mutex_unlock(&vd->lock);
+	dev_put(dev);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+/* cb->args[0]: device ifindex, cb->args[1]: peers already sent. */
+static int veil_nl_peer_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct veil_device *vd;
+	struct net_device *dev;
+	struct veil_peer *peer;
+	long idx = 0;
+	int bkt, err = 0;
+
+	if (!cb->args[0]) {
+		dev = veil_nl_get_dev(sock_net(skb->sk), veil_compat_dump_attrs(cb), cb->extack);
+		if (IS_ERR(dev))
+			return PTR_ERR(dev);
+		cb->args[0] = dev->ifindex;
+	} else {
+		dev = dev_get_by_index(sock_net(skb->sk), cb->args[0]);
+		if (!dev)
+			return 0;	/* gone meanwhile: the dump ends */
+	}
+	vd = netdev_priv(dev);
+	mutex_lock(&vd->lock);
+	hash_for_each(vd->peers, bkt, peer, id_node) {
+		if (idx++ < cb->args[1])
+			continue;
+		err = veil_nl_fill_peer(skb, peer, NETLINK_CB(cb->skb).portid,
+					cb->nlh->nlmsg_seq, NLM_F_MULTI);
+		if (err) {
+			idx--;
+			break;
+		}
+	}
+	mutex_unlock(&vd->lock);
+	dev_put(dev);
+	cb->args[1] = idx;
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
 static const struct genl_small_ops veil_genl_ops[] = {
 	{
 		.cmd	= VEIL_CMD_DEV_GET,
 		.doit	= veil_nl_dev_get_doit,
 		.dumpit	= veil_nl_dev_get_dumpit,
+		.flags	= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd	= VEIL_CMD_DEV_SET,
+		.doit	= veil_nl_dev_set_doit,
+		.flags	= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd	= VEIL_CMD_PEER_NEW,
+		.doit	= veil_nl_peer_new_doit,
+		.flags	= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd	= VEIL_CMD_PEER_SET,
+		.doit	= veil_nl_peer_set_doit,
+		.flags	= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd	= VEIL_CMD_PEER_DEL,
+		.doit	= veil_nl_peer_del_doit,
+		.flags	= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd	= VEIL_CMD_PEER_GET,
+		.doit	= veil_nl_peer_get_doit,
+		.dumpit	= veil_nl_peer_get_dumpit,
 		.flags	= GENL_ADMIN_PERM,
 	},
 };

@@ -30,16 +30,51 @@
 /* Default MTU of a veil device: leaves room for IPv6 + UDP + veil header. */
 #define VEIL_DEFAULT_MTU	1420
 
+/* Size of a ChaCha20-Poly1305 key. */
+#define VEIL_KEY_LEN		32
+
+/*
+ * Data packet on the wire (UDP payload), all fields big endian:
+ *
+ *   type(1) flags(3) receiver_index(4) counter(8) ciphertext tag(16)
+ *
+ * type is in 128..191 so that RFC 7983 demultiplexing on the shared UDP
+ * port tells it from STUN (0..3), DTLS (20..63) and TURN ChannelData
+ * (64..79). The 16-byte header is the AEAD's associated data and the
+ * counter its nonce.
+ */
+#define VEIL_PKT_TYPE_DATA	0x80
+#define VEIL_PKT_HDR_LEN	16
+#define VEIL_PKT_TAG_LEN	16
+
 /**
  * enum veil_cmd - commands of the veil family
  * @VEIL_CMD_DEV_GET: do: return one veil device, addressed by
  *	%VEIL_A_DEV_IFINDEX or %VEIL_A_DEV_IFNAME. dump: return every veil
  *	device of the caller's network namespace. Reply attributes: the
  *	&enum veil_a_dev set.
+ * @VEIL_CMD_DEV_SET: change a device: %VEIL_A_DEV_LISTEN_PORT opens the
+ *	module's own UDP socket (IPv4 and IPv6) on that port, 0 closes it;
+ *	%VEIL_A_DEV_SOCK_FD adopts a UDP socket the daemon created instead.
+ *	Replacing or closing the socket removes every tunnel of the device.
+ * @VEIL_CMD_PEER_NEW: add a tunnel: %VEIL_A_DEV_PEER with at least
+ *	%VEIL_A_PEER_ID, %VEIL_A_PEER_REMOTE_ID, %VEIL_A_PEER_TX_KEY and
+ *	%VEIL_A_PEER_RX_KEY. The device must have a socket.
+ * @VEIL_CMD_PEER_SET: change a tunnel named by %VEIL_A_PEER_ID: endpoint,
+ *	keys, allowed prefixes, ports, keepalive. A list attribute given
+ *	replaces the whole list.
+ * @VEIL_CMD_PEER_DEL: remove the tunnel named by %VEIL_A_PEER_ID.
+ * @VEIL_CMD_PEER_GET: do: one tunnel by %VEIL_A_PEER_ID; dump: every
+ *	tunnel of the device. Keys are never returned.
  */
 enum veil_cmd {
 	VEIL_CMD_UNSPEC,
 	VEIL_CMD_DEV_GET,
+	VEIL_CMD_DEV_SET,
+	VEIL_CMD_PEER_NEW,
+	VEIL_CMD_PEER_SET,
+	VEIL_CMD_PEER_DEL,
+	VEIL_CMD_PEER_GET,
 
 	__VEIL_CMD_MAX
 };
@@ -52,6 +87,10 @@ enum veil_cmd {
  * @VEIL_A_DEV_MTU: u32, current MTU (reply only)
  * @VEIL_A_DEV_STATS: nested &enum veil_a_stats, device counters (reply only)
  * @VEIL_A_DEV_PAD: padding for 64-bit attributes
+ * @VEIL_A_DEV_LISTEN_PORT: u16, UDP port of the device's socket, 0 for none
+ * @VEIL_A_DEV_SOCK_FD: u32, a UDP socket file descriptor to adopt (set only)
+ * @VEIL_A_DEV_PEER: nested &enum veil_a_peer, one tunnel
+ * @VEIL_A_DEV_PEER_COUNT: u32, number of tunnels (reply only)
  */
 enum veil_a_dev {
 	VEIL_A_DEV_UNSPEC,
@@ -60,6 +99,10 @@ enum veil_a_dev {
 	VEIL_A_DEV_MTU,
 	VEIL_A_DEV_STATS,
 	VEIL_A_DEV_PAD,
+	VEIL_A_DEV_LISTEN_PORT,
+	VEIL_A_DEV_SOCK_FD,
+	VEIL_A_DEV_PEER,
+	VEIL_A_DEV_PEER_COUNT,
 
 	__VEIL_A_DEV_MAX
 };
@@ -84,5 +127,129 @@ enum veil_a_stats {
 	__VEIL_A_STATS_MAX
 };
 #define VEIL_A_STATS_MAX (__VEIL_A_STATS_MAX - 1)
+
+/**
+ * enum veil_a_peer - attributes of a tunnel ("peer")
+ * @VEIL_A_PEER_ID: u32, non-zero: this side's receiver index; packets
+ *	arriving with it are decrypted with this tunnel's keys. Unique per
+ *	device.
+ * @VEIL_A_PEER_REMOTE_ID: u32, non-zero: the other side's receiver index,
+ *	written into every packet sent
+ * @VEIL_A_PEER_ENDPOINT: binary struct sockaddr_in or sockaddr_in6, where
+ *	packets are sent; updated when an authenticated packet arrives from
+ *	elsewhere (roaming)
+ * @VEIL_A_PEER_TX_KEY: binary, %VEIL_KEY_LEN bytes (set only, never returned)
+ * @VEIL_A_PEER_RX_KEY: binary, %VEIL_KEY_LEN bytes (set only, never returned)
+ * @VEIL_A_PEER_ALLOWED: nested, list of %VEIL_A_PREFIX nests (type ignored
+ *	on input): inner addresses this tunnel carries. Packets to them are
+ *	sent through it; packets from it must come from them.
+ * @VEIL_A_PEER_PORTS: nested, list of nested &enum veil_a_port: the only
+ *	inner protocol/port destinations allowed through the tunnel, in both
+ *	directions (for replies: source port). Absent or empty: all allowed.
+ * @VEIL_A_PEER_KEEPALIVE: u16, seconds between keepalives, 0 for none
+ * @VEIL_A_PEER_STATS: nested &enum veil_a_pstats (reply only)
+ * @VEIL_A_PEER_LAST_RX: u64, milliseconds since the last authenticated
+ *	packet, absent if none (reply only)
+ * @VEIL_A_PEER_PAD: padding
+ * @VEIL_A_PEER_ROLE: u8, &enum veil_role: which side the services in
+ *	%VEIL_A_PEER_PORTS are on (default %VEIL_ROLE_CLIENT)
+ */
+enum veil_a_peer {
+	VEIL_A_PEER_UNSPEC,
+	VEIL_A_PEER_ID,
+	VEIL_A_PEER_REMOTE_ID,
+	VEIL_A_PEER_ENDPOINT,
+	VEIL_A_PEER_TX_KEY,
+	VEIL_A_PEER_RX_KEY,
+	VEIL_A_PEER_ALLOWED,
+	VEIL_A_PEER_PORTS,
+	VEIL_A_PEER_KEEPALIVE,
+	VEIL_A_PEER_STATS,
+	VEIL_A_PEER_LAST_RX,
+	VEIL_A_PEER_PAD,
+	VEIL_A_PEER_ROLE,
+
+	__VEIL_A_PEER_MAX
+};
+#define VEIL_A_PEER_MAX (__VEIL_A_PEER_MAX - 1)
+
+/**
+ * enum veil_role - which end of a tunnel the allowed services are on
+ * @VEIL_ROLE_CLIENT: the services are remote: packets sent must go to an
+ *	allowed port, packets received must come from one
+ * @VEIL_ROLE_SERVER: the services are local: packets received must go to
+ *	an allowed port, packets sent must come from one
+ */
+enum veil_role {
+	VEIL_ROLE_CLIENT,
+	VEIL_ROLE_SERVER,
+};
+
+/**
+ * enum veil_a_prefix - one inner prefix
+ * @VEIL_A_PREFIX_FAMILY: u16, AF_INET or AF_INET6
+ * @VEIL_A_PREFIX_ADDR: binary, 4 or 16 bytes
+ * @VEIL_A_PREFIX_LEN: u8, prefix length (at most 32 or 128)
+ */
+enum veil_a_prefix {
+	VEIL_A_PREFIX_UNSPEC,
+	VEIL_A_PREFIX_FAMILY,
+	VEIL_A_PREFIX_ADDR,
+	VEIL_A_PREFIX_LEN,
+
+	__VEIL_A_PREFIX_MAX
+};
+#define VEIL_A_PREFIX_MAX (__VEIL_A_PREFIX_MAX - 1)
+
+/**
+ * enum veil_a_port - one allowed protocol and port range
+ * @VEIL_A_PORT_PROTO: u8, IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP (ICMP and
+ *	ICMPv6 echo; ports are ignored)
+ * @VEIL_A_PORT_MIN: u16, first port
+ * @VEIL_A_PORT_MAX: u16, last port (>= min)
+ */
+enum veil_a_port {
+	VEIL_A_PORT_UNSPEC,
+	VEIL_A_PORT_PROTO,
+	VEIL_A_PORT_MIN,
+	VEIL_A_PORT_MAX,
+
+	__VEIL_A_PORT_MAX
+};
+#define VEIL_A_PORT_MAX_ATTR (__VEIL_A_PORT_MAX - 1)
+
+/**
+ * enum veil_a_pstats - tunnel counters, all u64
+ * @VEIL_A_PSTATS_RX_PACKETS: packets decrypted and delivered
+ * @VEIL_A_PSTATS_RX_BYTES: inner bytes delivered
+ * @VEIL_A_PSTATS_TX_PACKETS: packets encrypted and sent
+ * @VEIL_A_PSTATS_TX_BYTES: inner bytes sent
+ * @VEIL_A_PSTATS_DROP_AUTH: received packets that failed authentication
+ * @VEIL_A_PSTATS_DROP_REPLAY: received packets replayed or too old
+ * @VEIL_A_PSTATS_DROP_SOURCE: decrypted packets whose inner source is not
+ *	an allowed prefix of this tunnel
+ * @VEIL_A_PSTATS_DROP_PORT: packets (either direction) to a port not allowed
+ * @VEIL_A_PSTATS_DROP_MALFORMED: decrypted packets that are not valid IP
+ * @VEIL_A_PSTATS_DROP_NOKEY: packets not sent: no endpoint, or the send
+ *	counter is exhausted
+ * @VEIL_A_PSTATS_PAD: padding
+ */
+enum veil_a_pstats {
+	VEIL_A_PSTATS_UNSPEC,
+	VEIL_A_PSTATS_RX_PACKETS,
+	VEIL_A_PSTATS_RX_BYTES,
+	VEIL_A_PSTATS_TX_PACKETS,
+	VEIL_A_PSTATS_TX_BYTES,
+	VEIL_A_PSTATS_DROP_AUTH,
+	VEIL_A_PSTATS_DROP_REPLAY,
+	VEIL_A_PSTATS_DROP_SOURCE,
+	VEIL_A_PSTATS_DROP_PORT,
+	VEIL_A_PSTATS_DROP_MALFORMED,
+	VEIL_A_PSTATS_DROP_NOKEY,
+	VEIL_A_PSTATS_PAD,
+
+	__VEIL_A_PSTATS_MAX
+};
+#define VEIL_A_PSTATS_MAX (__VEIL_A_PSTATS_MAX - 1)
 
 #endif /* _UAPI_LINUX_VEIL_H */

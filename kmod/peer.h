@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _VEIL_PEER_H
+#define _VEIL_PEER_H
+
+#include <linux/in6.h>
+#include <linux/kref.h>
+#include <linux/skbuff.h>
+#include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <net/dst_cache.h>
+#include <uapi/linux/veil.h>
+
+#include "replay.h"
+
+struct veil_device;
+
+/**
+ * struct veil_keys - one set of session keys; replaced whole, freed after
+ *	an RCU grace period and wiped
+ * @tx: key for packets sent
+ * @rx: key for packets received
+ * @tx_counter: next counter (nonce) to send
+ * @replay_lock: guards @replay
+ * @replay: window of counters received with @rx
+ */
+struct veil_keys {
+	u8 tx[VEIL_KEY_LEN];
+	u8 rx[VEIL_KEY_LEN];
+	atomic64_t tx_counter;
+	spinlock_t replay_lock;
+	struct veil_replay replay;
+	struct rcu_head rcu;
+};
+
+/**
+ * struct veil_ports - allowed protocol/port ranges, replaced whole (RCU)
+ */
+struct veil_port_range {
+	u8 proto;
+	u16 min;
+	u16 max;
+};
+
+struct veil_ports {
+	struct rcu_head rcu;
+	unsigned int n;
+	struct veil_port_range r[];
+};
+
+union veil_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
+/**
+ * struct veil_pstats - per-tunnel counters, updated locklessly
+ */
+struct veil_pstats {
+	atomic64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	atomic64_t drop[VEIL_A_PSTATS_DROP_NOKEY - VEIL_A_PSTATS_DROP_AUTH + 1];
+};
+
+#define veil_peer_drop(p, what) \
+	atomic64_inc(&(p)->stats.drop[VEIL_A_PSTATS_DROP_##what - VEIL_A_PSTATS_DROP_AUTH])
+
+/**
+ * struct veil_peer - one tunnel
+ * @vd: the device it belongs to
+ * @id: local receiver index (key of @id_node)
+ * @remote_id: the other end's receiver index
+ * @id_node: in vd->peers (under vd->lock, RCU readers)
+ * @keys: current keys (RCU, replaced under vd->lock)
+ * @ports: allowed ports or NULL for all (RCU, replaced under vd->lock)
+ * @role: enum veil_role
+ * @endpoint_lock: guards @endpoint (written on config and on roaming)
+ * @endpoint: where to send; family AF_UNSPEC when unknown
+ * @dst_cache: route to @endpoint
+ * @keepalive: seconds, 0 for none
+ * @keepalive_timer: fires every @keepalive seconds
+ * @last_rx: jiffies of the last authenticated packet, 0 if none
+ * @last_tx: jiffies of the last packet sent
+ * @allowed: this peer's entries in vd->allowed
+ * @stats: counters
+ * @dead: set when the peer is being removed
+ * @dying: in a list of peers being removed together (under vd->lock)
+ * @rcu: for freeing after a grace period
+ */
+struct veil_peer {
+	struct veil_device *vd;
+	u32 id;
+	u32 remote_id;
+	struct hlist_node id_node;
+	struct veil_keys __rcu *keys;
+	struct veil_ports __rcu *ports;
+	u8 role;
+	spinlock_t endpoint_lock;
+	union veil_sockaddr endpoint;
+	struct dst_cache dst_cache;
+	u16 keepalive;
+	struct timer_list keepalive_timer;
+	unsigned long last_rx;
+	unsigned long last_tx;
+	struct list_head allowed;
+	struct veil_pstats stats;
+	bool dead;
+	struct list_head dying;
+	struct rcu_head rcu;
+};
+
+/**
+ * struct veil_allowed - one allowed inner prefix of a peer
+ */
+struct veil_allowed {
+	struct hlist_node node;		/* in vd->allowed, RCU */
+	struct list_head peer_list;	/* in peer->allowed, under vd->lock */
+	struct veil_peer *peer;
+	u16 family;
+	u8 cidr;
+	union {
+		__be32 v4;
+		struct in6_addr v6;
+	} addr;				/* masked to cidr */
+	struct rcu_head rcu;
+};
+
+struct veil_peer *veil_peer_by_id(struct veil_device *vd, u32 id);
+struct veil_peer *veil_prefix_owner(struct veil_device *vd, u16 family, const void *addr, u8 cidr);
+struct veil_peer *veil_peer_by_addr(struct veil_device *vd, u16 family, const void *addr);
+int veil_peer_add_allowed(struct veil_peer *peer, u16 family, const void *addr, u8 cidr);
+void veil_peer_clear_allowed(struct veil_peer *peer);
+struct veil_peer *veil_peer_create(struct veil_device *vd, u32 id);
+void veil_peer_remove(struct veil_peer *peer);
+void veil_peer_remove_all(struct veil_device *vd);
+void veil_peer_set_keys(struct veil_peer *peer, struct veil_keys *keys);
+void veil_peer_set_ports(struct veil_peer *peer, struct veil_ports *ports);
+void veil_peer_set_endpoint(struct veil_peer *peer, const union veil_sockaddr *ep);
+void veil_peer_set_keepalive(struct veil_peer *peer, u16 seconds);
+
+bool veil_ports_allow(const struct veil_peer *peer, struct sk_buff *skb, bool rx);
+
+#endif /* _VEIL_PEER_H */

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _VEIL_RECEIVE_H
+#define _VEIL_RECEIVE_H
+
+struct sock;
+struct sk_buff;
+
+int veil_udp_encap_rcv(struct sock *sk, struct sk_buff *skb);
+
+#endif /* _VEIL_RECEIVE_H */

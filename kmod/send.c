@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Transmit: find the tunnel for the inner destination, apply its port
+ * filter, encrypt in place and send over UDP. Runs on the sending CPU, so
+ * tunnels and flows spread over CPUs as their senders do.
+ */
+#include <crypto/chacha20poly1305.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <net/icmp.h>
+#include <net/ip6_route.h>
+#include <net/ipv6_stubs.h>
+#include <net/route.h>
+#include <net/udp_tunnel.h>
+
+#include "compat.h"
+#include "device.h"
+#include "peer.h"
+#include "send.h"
+
+static int veil_send4(struct veil_peer *peer, struct sk_buff *skb, const struct sockaddr_in *ep)
+{
+	struct veil_device *vd = peer->vd;
+	struct sock *sk = rcu_dereference_bh(vd->sock4);
+	struct rtable *rt;
+	__be32 saddr;
+
+	if (!sk)
+		return -ENOTCONN;
+	rt = dst_cache_get_ip4(&peer->dst_cache, &saddr);
+	if (!rt) {
+		struct flowi4 fl4 = {
+			.daddr		= ep->sin_addr.s_addr,
+			.fl4_dport	= ep->sin_port,
+			.fl4_sport	= htons(vd->port),
+			.flowi4_proto	= IPPROTO_UDP,
+		};
+
+		rt = ip_route_output_flow(sock_net(sk), &fl4, sk);
+		if (IS_ERR(rt))
+			return PTR_ERR(rt);
+		if (rt->dst.dev == vd->dev) {	/* the tunnel would carry itself */
+			ip_rt_put(rt);
+			return -ELOOP;
+		}
+		saddr = fl4.saddr;
+		dst_cache_set_ip4(&peer->dst_cache, &rt->dst, saddr);
+	}
+	udp_tunnel_xmit_skb(rt, sk, skb, saddr, ep->sin_addr.s_addr, 0,
+			    ip4_dst_hoplimit(&rt->dst), 0, htons(vd->port), ep->sin_port,
+			    false, false);
+	return 0;
+}
+
+static int veil_send6(struct veil_peer *peer, struct sk_buff *skb, const struct sockaddr_in6 *ep)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	struct veil_device *vd = peer->vd;
+	struct sock *sk = rcu_dereference_bh(vd->sock6);
+	struct in6_addr saddr, daddr = ep->sin6_addr;
+	struct dst_entry *dst;
+
+	if (!sk)
+		return -ENOTCONN;
+	dst = dst_cache_get_ip6(&peer->dst_cache, &saddr);
+	if (!dst) {
+		struct flowi6 fl6 = {
+			.daddr		= ep->sin6_addr,
+			.fl6_dport	= ep->sin6_port,
+			.fl6_sport	= htons(vd->port),
+			.flowi6_proto	= IPPROTO_UDP,
+			.flowi6_oif	= ep->sin6_scope_id,
+		};
+
+		dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sk), sk, &fl6, NULL);
+		if (IS_ERR(dst))
+			return PTR_ERR(dst);
+		if (dst->dev == vd->dev) {
+			dst_release(dst);
+			return -ELOOP;
+		}
+		saddr = fl6.saddr;
+		dst_cache_set_ip6(&peer->dst_cache, dst, &saddr);
+	}
+	udp_tunnel6_xmit_skb(dst, sk, skb, vd->dev, &saddr, &daddr, 0,
+			     ip6_dst_hoplimit(dst), 0, htons(vd->port), ep->sin6_port, false);
+	return 0;
+#else
+	return -EAFNOSUPPORT;
+#endif
+}
+
+/*
+ * Encrypt @skb (an inner packet, or empty for a keepalive) for @peer and
+ * send it. Consumes the skb. Caller holds rcu_read_lock_bh().
+ */
+static void veil_encrypt_send(struct veil_peer *peer, struct sk_buff *skb)
+{
+	struct scatterlist sg[MAX_SKB_FRAGS + 8];
+	struct veil_device *vd = peer->vd;
+	union veil_sockaddr ep;
+	u8 hdr[VEIL_PKT_HDR_LEN];
+	struct sk_buff *trailer;
+	struct veil_keys *keys;
+	unsigned int len;
+	u64 counter;
+	int nsg, err;
+
+	keys = rcu_dereference_bh(peer->keys);
+	spin_lock(&peer->endpoint_lock);
+	ep = peer->endpoint;
+	spin_unlock(&peer->endpoint_lock);
+	if (unlikely(!keys || ep.sa.sa_family == AF_UNSPEC))
+		goto nokey;
+	counter = atomic64_inc_return(&keys->tx_counter) - 1;
+	if (unlikely(counter >= VEIL_COUNTER_LIMIT))
+		goto nokey;
+
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		goto err;
+	len = skb->len;
+	nsg = skb_cow_data(skb, VEIL_PKT_TAG_LEN, &trailer);
+	if (unlikely(nsg < 0 || nsg > ARRAY_SIZE(sg)))
+		goto err;
+	if (unlikely(skb_cow_head(skb, VEIL_PKT_HDR_LEN + sizeof(struct udphdr) +
+				  sizeof(struct ipv6hdr) + LL_MAX_HEADER)))
+		goto err;
+	if (unlikely(pskb_put(skb, trailer, VEIL_PKT_TAG_LEN) == NULL))
+		goto err;
+	sg_init_table(sg, nsg);
+	if (unlikely(skb_to_sgvec(skb, sg, 0, len + VEIL_PKT_TAG_LEN) < 0))
+		goto err;
+	veil_pkt_build(hdr, peer->remote_id, counter);
+	if (unlikely(!chacha20poly1305_encrypt_sg_inplace(sg, len, hdr, sizeof(hdr), counter,
+							  keys->tx)))
+		goto err;
+	skb_reset_inner_headers(skb);
+	memcpy(skb_push(skb, VEIL_PKT_HDR_LEN), hdr, VEIL_PKT_HDR_LEN);
+
+	skb_dst_drop(skb);
+	nf_reset_ct(skb);
+	skb->ip_summed = CHECKSUM_NONE;
+	skb->mark = 0;
+	skb_clear_hash(skb);
+
+	atomic64_inc(&peer->stats.tx_packets);
+	atomic64_add(len, &peer->stats.tx_bytes);
+	WRITE_ONCE(peer->last_tx, jiffies);
+
+	if (ep.sa.sa_family == AF_INET)
+		err = veil_send4(peer, skb, &ep.sin);
+	else
+		err = veil_send6(peer, skb, &ep.sin6);
+	if (unlikely(err)) {
+		DEV_STATS_INC(vd->dev, tx_errors);
+		kfree_skb(skb);
+	}
+	return;
+
+nokey:
+	veil_peer_drop(peer, NOKEY);
+	dev_core_stats_tx_dropped_inc(vd->dev);
+	kfree_skb(skb);
+	return;
+err:
+	DEV_STATS_INC(vd->dev, tx_errors);
+	kfree_skb(skb);
+}
+
+void veil_send_keepalive(struct veil_peer *peer)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb(VEIL_PKT_HDR_LEN + VEIL_PKT_TAG_LEN + sizeof(struct udphdr) +
+			sizeof(struct ipv6hdr) + LL_MAX_HEADER, GFP_ATOMIC);
+	if (!skb)
+		return;
+	skb_reserve(skb, VEIL_PKT_HDR_LEN + sizeof(struct udphdr) + sizeof(struct ipv6hdr) +
+		    LL_MAX_HEADER);
+	skb->dev = peer->vd->dev;
+	rcu_read_lock_bh();
+	veil_encrypt_send(peer, skb);
+	rcu_read_unlock_bh();
+}
+
+/* No tunnel carries this destination: tell the sender at once. */
+static void veil_unreachable(struct sk_buff *skb)
+{
+	if (skb->protocol == htons(ETH_P_IP))
+		icmp_ndo_send(skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
+	else
+		icmpv6_ndo_send(skb, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, 0);
+}
+
+netdev_tx_t veil_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct veil_device *vd = netdev_priv(dev);
+	struct veil_peer *peer;
+	const void *daddr;
+	u16 family;
+
+	if (skb->protocol == htons(ETH_P_IP) && pskb_network_may_pull(skb, sizeof(struct iphdr))) {
+		family = AF_INET;
+		daddr = &ip_hdr(skb)->daddr;
+	} else if (skb->protocol == htons(ETH_P_IPV6) &&
+		   pskb_network_may_pull(skb, sizeof(struct ipv6hdr))) {
+		family = AF_INET6;
+		daddr = &ipv6_hdr(skb)->daddr;
+	} else {
+		goto drop;
+	}
+
+	rcu_read_lock_bh();
+	peer = veil_peer_by_addr(vd, family, daddr);
+	if (unlikely(!peer)) {
+		rcu_read_unlock_bh();
+		veil_unreachable(skb);
+		goto drop;
+	}
+	if (unlikely(!veil_ports_allow(peer, skb, false))) {
+		veil_peer_drop(peer, PORT);
+		rcu_read_unlock_bh();
+		goto drop;
+	}
+	if (skb_is_gso(skb)) {
+		struct sk_buff *segs, *next;
+
+		/* The stack hands over super-packets; each segment is sealed alone. */
+		segs = skb_gso_segment(skb, 0);
+		if (IS_ERR_OR_NULL(segs)) {
+			rcu_read_unlock_bh();
+			goto drop;
+		}
+		consume_skb(skb);
+		skb_list_walk_safe(segs, skb, next) {
+			skb_mark_not_on_list(skb);
+			veil_encrypt_send(peer, skb);
+		}
+	} else {
+		veil_encrypt_send(peer, skb);
+	}
+	rcu_read_unlock_bh();
+	return NETDEV_TX_OK;
+
+drop:
+	dev_core_stats_tx_dropped_inc(dev);
+	kfree_skb(skb);
+	return NETDEV_TX_OK;
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _VEIL_SEND_H
+#define _VEIL_SEND_H
+
+#include <linux/netdevice.h>
+
+struct veil_peer;
+
+netdev_tx_t veil_xmit(struct sk_buff *skb, struct net_device *dev);
+void veil_send_keepalive(struct veil_peer *peer);
+
+#endif /* _VEIL_SEND_H */
