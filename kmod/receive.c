@@ -147,8 +147,8 @@ int veil_udp_encap_rcv(struct sock *sk, struct sk_buff *skb)
 	sg_init_table(sg, nsg);
 	if (unlikely(skb_to_sgvec(skb, sg, 0, len) < 0))
 		goto err;
-	if (!chacha20poly1305_decrypt_sg_inplace(sg, len - VEIL_PKT_TAG_LEN, hdr, sizeof(hdr),
-						 h.counter, keys->rx)) {
+	/* The length given to decryption includes the tag. */
+	if (!chacha20poly1305_decrypt_sg_inplace(sg, len, hdr, sizeof(hdr), h.counter, keys->rx)) {
 		veil_peer_drop(peer, AUTH);
 		goto err;
 	}

@@ -64,7 +64,7 @@ text_matches()
 	local idx out
 	idx=$(ip -n "$nsA" -j link show veil0 | jq '.[0].ifindex')
 	out=$(veil -n "$nsA" link show veil0)
-	grep -qx "$idx: veil0: mtu 1420" <<<"$out" &&
+	grep -qE "^$idx: veil0: mtu 1420( |$)" <<<"$out" &&
 	grep -qE '^    tx: [0-9]+ bytes [0-9]+ packets 0 errors [1-9][0-9]* dropped$' <<<"$out"
 }
 check "text output names index, device, MTU and counters" text_matches

@@ -23,7 +23,11 @@ struct veil_nl *veil_cli_nl_open(void);
 /* Print "Error: ..." for a failed request, with the kernel's own reason. */
 void veil_cli_nl_error(struct veil_nl *nl, int err, const char *what);
 
+/* True when @name can name a network device; else print why not. */
+bool veil_cli_ifname_ok(const char *name);
+
 /* Objects. Each returns the process exit code. */
 int do_link(int argc, char **argv);
+int do_peer(int argc, char **argv);
 
 #endif /* VEIL_CLI_H */

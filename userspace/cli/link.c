@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * veil link: show veil devices and their counters. Devices are created and
- * configured with ip(8): "ip link add veil0 type veil".
+ * veil link: show veil devices and their counters, and set their UDP port.
+ * Devices are created and configured with ip(8): "ip link add veil0 type veil".
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/genetlink.h>
 #include <linux/veil.h>
 
+#include "addr.h"
 #include "cli.h"
 #include "print.h"
 
@@ -18,8 +18,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: veil link show [ dev NAME ]\n"
+		"       veil link set [ dev ] NAME port PORT\n"
 		"       veil link help\n"
-		"Devices are created with \"ip link add NAME type veil\".\n");
+		"Devices are created with \"ip link add NAME type veil\".\n"
+		"PORT (0 to 65535) is the UDP port of the device's own socket; 0 closes it.\n"
+		"Opening, moving or closing the socket removes every peer of the device.\n");
 }
 
 struct link_attrs {
@@ -82,6 +85,15 @@ static int link_print_cb(const struct nlmsghdr *nlh, void *data)
 	veil_print_string("ifname", "%s:", mnl_attr_get_str(a.dev[VEIL_A_DEV_IFNAME]));
 	if (a.dev[VEIL_A_DEV_MTU])
 		veil_print_uint("mtu", " mtu %" PRIu64, mnl_attr_get_u32(a.dev[VEIL_A_DEV_MTU]));
+	if (a.dev[VEIL_A_DEV_LISTEN_PORT] &&
+	    mnl_attr_validate(a.dev[VEIL_A_DEV_LISTEN_PORT], MNL_TYPE_U16) == 0 &&
+	    mnl_attr_get_u16(a.dev[VEIL_A_DEV_LISTEN_PORT]))
+		veil_print_uint("listen_port", " listen-port %" PRIu64,
+				mnl_attr_get_u16(a.dev[VEIL_A_DEV_LISTEN_PORT]));
+	if (a.dev[VEIL_A_DEV_PEER_COUNT] &&
+	    mnl_attr_validate(a.dev[VEIL_A_DEV_PEER_COUNT], MNL_TYPE_U32) == 0)
+		veil_print_uint("peers", " peers %" PRIu64,
+				mnl_attr_get_u32(a.dev[VEIL_A_DEV_PEER_COUNT]));
 	veil_print_text("\n");
 	veil_print_open_object("stats64");
 	print_dir(&a, "rx", VEIL_A_STATS_RX_PACKETS, VEIL_A_STATS_RX_BYTES,
@@ -128,11 +140,8 @@ static int link_show(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	if (dev && (!*dev || strlen(dev) >= IFNAMSIZ)) {
-		fprintf(stderr, "\"%s\" is not a valid device name (1 to %d characters).\n", dev,
-			IFNAMSIZ - 1);
+	if (dev && !veil_cli_ifname_ok(dev))
 		return 1;
-	}
 
 	nl = veil_cli_nl_open();
 	if (!nl)
@@ -157,12 +166,86 @@ static int link_show(int argc, char **argv)
 	return 0;
 }
 
+/* Keep @value in @slot, or say "Either ... is duplicate" if it is taken. */
+static int set_once(const char **slot, const char *kw, const char *value)
+{
+	if (*slot) {
+		fprintf(stderr, "Either \"%s\" is duplicate, or \"%s\" is garbage.\n", kw, value);
+		return -1;
+	}
+	*slot = value;
+	return 0;
+}
+
+static int link_set(int argc, char **argv)
+{
+	const char *dev = NULL, *port = NULL;
+	char err[VEIL_ERR_SIZE];
+	struct veil_nl *nl;
+	struct nlmsghdr *nlh;
+	uint64_t num;
+	bool is_dev;
+	int ret;
+
+	for (; argc > 0; argc--, argv++) {
+		is_dev = !strcmp(*argv, "dev");
+		if (is_dev || !strcmp(*argv, "port") || !strcmp(*argv, "listen-port")) {
+			if (argc < 2) {
+				fprintf(stderr, "Command line is not complete: \"%s\" needs %s.\n",
+					*argv, is_dev ? "a device name" : "a port number");
+				return 1;
+			}
+			if (set_once(is_dev ? &dev : &port, *argv, argv[1]) < 0)
+				return 1;
+			argc--;
+			argv++;
+		} else if (matches(*argv, "help")) {
+			usage(stdout);
+			return 0;
+		} else if (set_once(&dev, "dev", *argv) < 0) {
+			return 1;	/* as with ip: a bare word names the device */
+		}
+	}
+	if (!dev) {
+		fprintf(stderr, "Command line is not complete: \"veil link set\" needs a device "
+			"name.\n");
+		return 1;
+	}
+	if (!veil_cli_ifname_ok(dev))
+		return 1;
+	if (!port) {
+		fprintf(stderr, "Command line is not complete: nothing to set, try \"veil link set "
+			"%s port PORT\".\n", dev);
+		return 1;
+	}
+	if (veil_parse_uint(port, "port", 0, 65535, &num, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s.\n", err);
+		return 1;
+	}
+
+	nl = veil_cli_nl_open();
+	if (!nl)
+		return 1;
+	nlh = veil_nl_msg(nl, VEIL_CMD_DEV_SET, 0);
+	mnl_attr_put_strz(nlh, VEIL_A_DEV_IFNAME, dev);
+	mnl_attr_put_u16(nlh, VEIL_A_DEV_LISTEN_PORT, (uint16_t)num);
+	ret = veil_nl_run(nl, nlh, NULL, NULL);
+	if (ret == -ENODEV)
+		fprintf(stderr, "Device \"%s\" does not exist.\n", dev);
+	else if (ret)
+		veil_cli_nl_error(nl, ret, "cannot set the device");
+	veil_nl_close(nl);
+	return ret ? 1 : 0;
+}
+
 int do_link(int argc, char **argv)
 {
 	if (argc == 0)
 		return link_show(0, NULL);
 	if (matches(*argv, "show") || matches(*argv, "list") || matches(*argv, "lst"))
 		return link_show(argc - 1, argv + 1);
+	if (matches(*argv, "set"))
+		return link_set(argc - 1, argv + 1);
 	if (matches(*argv, "help")) {
 		usage(stdout);
 		return 0;

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } objects[] = {
 	{ "link", do_link },
+	{ "peer", do_peer },
 	{ "help", do_help },
 };
 
@@ -33,7 +35,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: veil [ OPTIONS ] OBJECT { COMMAND | help }\n"
-		"where  OBJECT := { link | help }\n"
+		"where  OBJECT := { link | peer | help }\n"
 		"       OPTIONS := { -V[ersion] | -j[son] | -p[retty] | -n[etns] NAME |\n"
 		"                    -h[elp] }\n");
 }
@@ -51,6 +53,15 @@ bool matches(const char *arg, const char *word)
 	size_t len = strlen(arg);
 
 	return len && len <= strlen(word) && !strncmp(arg, word, len);
+}
+
+bool veil_cli_ifname_ok(const char *name)
+{
+	if (*name && strlen(name) < IFNAMSIZ)
+		return true;
+	fprintf(stderr, "\"%s\" is not a valid device name (1 to %d characters).\n", name,
+		IFNAMSIZ - 1);
+	return false;
 }
 
 /* Enter the named network namespace, as "ip netns exec" would see it. */
