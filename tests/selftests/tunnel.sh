@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 require_cmd ip modprobe ping curl nginx iperf3 python3 jq veil
 
-ktap_plan 23
+ktap_plan 25
 
 modprobe veil
 new_netns nsC
@@ -149,6 +149,14 @@ check "ping through a tunnel over IPv6" \
 	ip netns exec "$nsC" ping -c 2 -i 0.2 -W 2 100.64.0.2
 check "the server sees the client's IPv6 endpoint" \
 	test "$(pstat "$nsS" 2 endpoint)" = "[2001:db8::1]:4500"
+
+# Keepalives: an idle tunnel sends empty authenticated packets.
+slowwait 10 sh -c "[ \$(veil -n $nsS -j peer show dev veil0 id 4 | jq .[0].last_rx_ms) -gt 1500 ]"
+rx=$(pstat "$nsS" 4 stats.rx_packets)
+veil -n "$nsD" peer set dev veil0 id 3 keepalive 1
+check "keepalives refresh an idle tunnel's last receive time" \
+	slowwait 6 sh -c "[ \$(veil -n $nsS -j peer show dev veil0 id 4 | jq .[0].last_rx_ms) -lt 1000 ]"
+check "and deliver no packet" test "$(pstat "$nsS" 4 stats.rx_packets)" = "$rx"
 
 veil -n "$nsC" peer del dev veil0 id 1
 check "after peer del the destination is unreachable" \
