@@ -32,6 +32,7 @@ ip -n "$a" link set va up
 ip -n "$b" link set vb up
 
 # WireGuard: 10.10.0.1 <-> 10.10.0.2
+umask 077
 wg genkey >"$tmp/wa"; wg pubkey <"$tmp/wa" >"$tmp/pa"
 wg genkey >"$tmp/wb"; wg pubkey <"$tmp/wb" >"$tmp/pb"
 ip -n "$a" link add wg0 type wireguard
@@ -97,7 +98,7 @@ for c in "plain:192.0.2.2" "wg:10.10.0.2" "veil:100.64.0.2"; do
 done
 json+="}"
 printf 'VEIL-BENCH-JSON '
-jq -c -n --argjson r "$json" --arg k "$(uname -r)" --argjson s "$secs" --arg cpus "$(nproc)" \
+jq -M -c -n --argjson r "$json" --arg k "$(uname -r)" --argjson s "$secs" --arg cpus "$(nproc)" \
 	'{kernel: $k, seconds: $s, cpus: ($cpus|tonumber), results: $r,
 	  ratio_veil_over_wg: {
 	    tcp1: ($r.veil.tcp1_mbps / $r.wg.tcp1_mbps),
