@@ -39,6 +39,8 @@ static const struct nla_policy veil_peer_policy[VEIL_A_PEER_MAX + 1] = {
 	[VEIL_A_PEER_PORTS]	= NLA_POLICY_NESTED_ARRAY(veil_port_policy),
 	[VEIL_A_PEER_KEEPALIVE]	= { .type = NLA_U16 },
 	[VEIL_A_PEER_ROLE]	= NLA_POLICY_MAX(NLA_U8, VEIL_ROLE_SERVER),
+	[VEIL_A_PEER_NEXT_TX_KEY] = NLA_POLICY_EXACT_LEN(VEIL_KEY_LEN),
+	[VEIL_A_PEER_NEXT_RX_KEY] = NLA_POLICY_EXACT_LEN(VEIL_KEY_LEN),
 };
 
 static const struct nla_policy veil_dev_policy[VEIL_A_DEV_MAX + 1] = {
@@ -251,6 +253,7 @@ static int veil_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
  */
 struct veil_peer_cfg {
 	struct veil_keys *keys;
+	struct veil_keys *next;
 	struct veil_ports *ports;
 	bool set_ports;
 	union veil_sockaddr ep;
@@ -261,6 +264,7 @@ struct veil_peer_cfg {
 static void veil_peer_cfg_free(struct veil_peer_cfg *c)
 {
 	kfree_sensitive(c->keys);
+	kfree_sensitive(c->next);
 	kfree(c->ports);
 }
 
@@ -312,6 +316,27 @@ static int veil_nl_parse_peer(struct veil_device *vd, struct veil_peer *self, st
 			return -ENOMEM;
 		nla_memcpy(c->keys->tx, pa[VEIL_A_PEER_TX_KEY], VEIL_KEY_LEN);
 		nla_memcpy(c->keys->rx, pa[VEIL_A_PEER_RX_KEY], VEIL_KEY_LEN);
+	}
+
+	if (!!pa[VEIL_A_PEER_NEXT_TX_KEY] != !!pa[VEIL_A_PEER_NEXT_RX_KEY]) {
+		NL_SET_ERR_MSG_MOD(extack, "next keys come in pairs: give both next tx and rx key");
+		err = -EINVAL;
+		goto err;
+	}
+	if (pa[VEIL_A_PEER_NEXT_TX_KEY] && (pa[VEIL_A_PEER_TX_KEY] || !self)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "next keys go to an existing tunnel, without new current keys");
+		err = -EINVAL;
+		goto err;
+	}
+	if (pa[VEIL_A_PEER_NEXT_TX_KEY]) {
+		c->next = kzalloc(sizeof(*c->next), GFP_KERNEL);
+		if (!c->next) {
+			err = -ENOMEM;
+			goto err;
+		}
+		nla_memcpy(c->next->tx, pa[VEIL_A_PEER_NEXT_TX_KEY], VEIL_KEY_LEN);
+		nla_memcpy(c->next->rx, pa[VEIL_A_PEER_NEXT_RX_KEY], VEIL_KEY_LEN);
 	}
 
 	if (pa[VEIL_A_PEER_ENDPOINT]) {
@@ -422,6 +447,10 @@ static int veil_peer_apply(struct veil_peer *peer, struct nlattr **pa, struct ve
 		veil_peer_set_keys(peer, c->keys);
 		c->keys = NULL;
 	}
+	if (c->next) {
+		veil_peer_set_next_keys(peer, c->next);
+		c->next = NULL;
+	}
 	if (c->set_ports) {
 		veil_peer_set_ports(peer, c->ports->n ? c->ports : NULL);
 		if (c->ports->n)
@@ -479,6 +508,17 @@ static int veil_nl_peer_change(struct sk_buff *skb, struct genl_info *info, u8 c
 	mutex_lock(&vd->lock);
 	peer = veil_peer_by_id(vd, id);
 	switch (cmd) {
+	case VEIL_CMD_KEY_SWAP:
+		if (!peer) {
+			NL_SET_ERR_MSG_ATTR(info->extack, pa[VEIL_A_PEER_ID], "no tunnel with this id");
+			err = -ENOENT;
+			break;
+		}
+		err = veil_peer_swap_keys(peer);
+		if (err)
+			NL_SET_ERR_MSG_MOD(info->extack,
+					   "no next keys to swap to: install them with next tx and rx keys first");
+		break;
 	case VEIL_CMD_PEER_DEL:
 		if (!peer) {
 			NL_SET_ERR_MSG_ATTR(info->extack, pa[VEIL_A_PEER_ID], "no tunnel with this id");
@@ -553,8 +593,14 @@ static int veil_nl_peer_del_doit(struct sk_buff *skb, struct genl_info *info)
 	return veil_nl_peer_change(skb, info, VEIL_CMD_PEER_DEL);
 }
 
+static int veil_nl_key_swap_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return veil_nl_peer_change(skb, info, VEIL_CMD_KEY_SWAP);
+}
+
 static int veil_nl_put_peer(struct sk_buff *skb, struct veil_peer *peer)
 {
+	struct veil_keys *keys;
 	struct veil_ports *ports;
 	struct veil_allowed *a;
 	union veil_sockaddr ep;
@@ -579,6 +625,11 @@ static int veil_nl_put_peer(struct sk_buff *skb, struct veil_peer *peer)
 		goto err;
 	if (ep.sa.sa_family == AF_INET6 &&
 	    nla_put(skb, VEIL_A_PEER_ENDPOINT, sizeof(ep.sin6), &ep.sin6))
+		goto err;
+	keys = rcu_dereference_protected(peer->keys, lockdep_is_held(&peer->vd->lock));
+	if (keys && (nla_put_u8(skb, VEIL_A_PEER_KEY_PHASE, keys->phase) ||
+		     nla_put_u64_64bit(skb, VEIL_A_PEER_TX_COUNTER,
+				       atomic64_read(&keys->tx_counter), VEIL_A_PEER_PAD)))
 		goto err;
 	last_rx = READ_ONCE(peer->last_rx);
 	if (last_rx && nla_put_u64_64bit(skb, VEIL_A_PEER_LAST_RX,
@@ -760,6 +811,11 @@ static const struct genl_small_ops veil_genl_ops[] = {
 	{
 		.cmd	= VEIL_CMD_PEER_DEL,
 		.doit	= veil_nl_peer_del_doit,
+		.flags	= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd	= VEIL_CMD_KEY_SWAP,
+		.doit	= veil_nl_key_swap_doit,
 		.flags	= GENL_ADMIN_PERM,
 	},
 	{

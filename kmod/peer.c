@@ -200,6 +200,8 @@ static void veil_peer_free_rcu(struct rcu_head *rcu)
 	struct veil_peer *peer = container_of(rcu, struct veil_peer, rcu);
 
 	kfree_sensitive(rcu_dereference_protected(peer->keys, 1));
+	kfree_sensitive(rcu_dereference_protected(peer->next, 1));
+	kfree_sensitive(rcu_dereference_protected(peer->prev, 1));
 	kfree(rcu_dereference_protected(peer->ports, 1));
 	dst_cache_destroy(&peer->dst_cache);
 	kfree(peer);
@@ -249,16 +251,77 @@ void veil_peer_remove_all(struct veil_device *vd)
 		veil_peer_release(peer);
 }
 
-void veil_peer_set_keys(struct veil_peer *peer, struct veil_keys *keys)
+static void veil_keys_init(struct veil_keys *keys, u8 phase)
 {
-	struct veil_keys *old;
-
 	spin_lock_init(&keys->replay_lock);
 	veil_replay_init(&keys->replay);
 	atomic64_set(&keys->tx_counter, 0);
-	old = rcu_replace_pointer(peer->keys, keys, lockdep_is_held(&peer->vd->lock));
+	keys->phase = phase;
+}
+
+/* Publish @keys (or NULL) in @slot; the old ones are wiped after RCU. */
+static void veil_keys_replace(struct veil_peer *peer, struct veil_keys __rcu **slot,
+			      struct veil_keys *keys)
+{
+	struct veil_keys *old;
+
+	old = rcu_replace_pointer(*slot, keys, lockdep_is_held(&peer->vd->lock));
 	if (old)
 		call_rcu(&old->rcu, veil_keys_free_rcu);
+}
+
+/* New current keys, phase 0; next and previous keys are forgotten. */
+void veil_peer_set_keys(struct veil_peer *peer, struct veil_keys *keys)
+{
+	veil_keys_init(keys, 0);
+	veil_keys_replace(peer, &peer->next, NULL);
+	veil_keys_replace(peer, &peer->prev, NULL);
+	veil_keys_replace(peer, &peer->keys, keys);
+}
+
+/* Keys for the next KEY_SWAP, in the phase after the current one. */
+void veil_peer_set_next_keys(struct veil_peer *peer, struct veil_keys *keys)
+{
+	struct veil_keys *cur = rcu_dereference_protected(peer->keys,
+							  lockdep_is_held(&peer->vd->lock));
+
+	veil_keys_init(keys, cur ? !cur->phase : 0);
+	/* The previous keys share the next phase: they retire now. */
+	veil_keys_replace(peer, &peer->prev, NULL);
+	veil_keys_replace(peer, &peer->next, keys);
+}
+
+int veil_peer_swap_keys(struct veil_peer *peer)
+{
+	struct veil_keys *next, *cur;
+
+	next = rcu_dereference_protected(peer->next, lockdep_is_held(&peer->vd->lock));
+	if (!next)
+		return -ENOKEY;
+	cur = rcu_dereference_protected(peer->keys, lockdep_is_held(&peer->vd->lock));
+	rcu_assign_pointer(peer->next, NULL);
+	if (cur)
+		cur->retired = jiffies;
+	/* Order: old keys become previous before new keys become current. */
+	veil_keys_replace(peer, &peer->prev, cur);
+	rcu_assign_pointer(peer->keys, next);
+	return 0;
+}
+
+/* The keys that decrypt a packet of key @phase; caller holds RCU. */
+struct veil_keys *veil_peer_rx_keys(struct veil_peer *peer, u8 phase)
+{
+	struct veil_keys *k = rcu_dereference(peer->keys);
+
+	if (likely(k && k->phase == phase))
+		return k;
+	k = rcu_dereference(peer->next);
+	if (k)
+		return k;
+	k = rcu_dereference(peer->prev);
+	if (k && time_before(jiffies, k->retired + VEIL_KEY_GRACE_SECONDS * HZ))
+		return k;
+	return NULL;
 }
 
 void veil_peer_set_ports(struct veil_peer *peer, struct veil_ports *ports)

@@ -22,10 +22,14 @@ struct veil_device;
  * @tx_counter: next counter (nonce) to send
  * @replay_lock: guards @replay
  * @replay: window of counters received with @rx
+ * @phase: key phase carried in the header of packets sealed with @tx
+ * @retired: jiffies when a KEY_SWAP replaced these keys (previous keys only)
  */
 struct veil_keys {
 	u8 tx[VEIL_KEY_LEN];
 	u8 rx[VEIL_KEY_LEN];
+	u8 phase;
+	unsigned long retired;
 	atomic64_t tx_counter;
 	spinlock_t replay_lock;
 	struct veil_replay replay;
@@ -71,6 +75,9 @@ struct veil_pstats {
  * @remote_id: the other end's receiver index
  * @id_node: in vd->peers (under vd->lock, RCU readers)
  * @keys: current keys (RCU, replaced under vd->lock)
+ * @next: keys installed for the next KEY_SWAP, or NULL (RCU, under vd->lock)
+ * @prev: keys the last KEY_SWAP replaced, decrypting during the grace
+ *	period, or NULL (RCU, under vd->lock)
  * @ports: allowed ports or NULL for all (RCU, replaced under vd->lock)
  * @role: enum veil_role
  * @endpoint_lock: guards @endpoint (written on config and on roaming)
@@ -92,6 +99,8 @@ struct veil_peer {
 	u32 remote_id;
 	struct hlist_node id_node;
 	struct veil_keys __rcu *keys;
+	struct veil_keys __rcu *next;
+	struct veil_keys __rcu *prev;
 	struct veil_ports __rcu *ports;
 	u8 role;
 	spinlock_t endpoint_lock;
@@ -133,6 +142,9 @@ struct veil_peer *veil_peer_create(struct veil_device *vd, u32 id);
 void veil_peer_remove(struct veil_peer *peer);
 void veil_peer_remove_all(struct veil_device *vd);
 void veil_peer_set_keys(struct veil_peer *peer, struct veil_keys *keys);
+void veil_peer_set_next_keys(struct veil_peer *peer, struct veil_keys *keys);
+int veil_peer_swap_keys(struct veil_peer *peer);
+struct veil_keys *veil_peer_rx_keys(struct veil_peer *peer, u8 phase);
 void veil_peer_set_ports(struct veil_peer *peer, struct veil_ports *ports);
 void veil_peer_set_endpoint(struct veil_peer *peer, const union veil_sockaddr *ep);
 void veil_peer_set_keepalive(struct veil_peer *peer, u16 seconds);

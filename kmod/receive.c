@@ -127,7 +127,7 @@ int veil_udp_encap_rcv(struct sock *sk, struct sk_buff *skb)
 	peer = veil_peer_by_id(vd, h.receiver);
 	if (unlikely(!peer))
 		goto err;
-	keys = rcu_dereference(peer->keys);
+	keys = veil_peer_rx_keys(peer, h.phase);
 	if (unlikely(!keys)) {
 		veil_peer_drop(peer, AUTH);
 		goto err;

@@ -59,10 +59,11 @@ int veil_pkt_parse(const u8 *p, size_t len, struct veil_pkt_hdr *h)
 {
 	if (len < VEIL_PKT_HDR_LEN + VEIL_PKT_TAG_LEN)
 		return -1;
-	/* Only type 0x80 with zero flags is defined; the rest is reserved. */
-	if (p[0] != VEIL_PKT_TYPE_DATA || p[1] || p[2] || p[3])
+	/* Only type 0x80 and the phase flag are defined; the rest is reserved. */
+	if (p[0] != VEIL_PKT_TYPE_DATA || (p[1] & ~VEIL_PKT_FLAG_PHASE) || p[2] || p[3])
 		return -1;
 	h->type = p[0];
+	h->phase = p[1] & VEIL_PKT_FLAG_PHASE;
 	h->receiver = veil_get_be32(p + 4);
 	h->counter = (u64)veil_get_be32(p + 8) << 32 | veil_get_be32(p + 12);
 	if (!h->receiver)
@@ -70,12 +71,13 @@ int veil_pkt_parse(const u8 *p, size_t len, struct veil_pkt_hdr *h)
 	return 0;
 }
 
-void veil_pkt_build(u8 *p, u32 receiver, u64 counter)
+void veil_pkt_build(u8 *p, u32 receiver, u64 counter, u8 phase)
 {
 	int i;
 
 	p[0] = VEIL_PKT_TYPE_DATA;
-	p[1] = p[2] = p[3] = 0;
+	p[1] = phase ? VEIL_PKT_FLAG_PHASE : 0;
+	p[2] = p[3] = 0;
 	for (i = 0; i < 4; i++)
 		p[4 + i] = receiver >> (24 - 8 * i);
 	for (i = 0; i < 8; i++)

@@ -46,13 +46,14 @@ bool veil_replay_accept(struct veil_replay *r, u64 counter);
  */
 struct veil_pkt_hdr {
 	u8 type;
+	u8 phase;
 	u32 receiver;
 	u64 counter;
 };
 
 /* Parse @len bytes at @p. Returns 0, or -1 if this is not a veil data packet. */
 int veil_pkt_parse(const u8 *p, size_t len, struct veil_pkt_hdr *h);
-/* Write the 16-byte header for @receiver and @counter to @p. */
-void veil_pkt_build(u8 *p, u32 receiver, u64 counter);
+/* Write the 16-byte header for @receiver, @counter and key @phase to @p. */
+void veil_pkt_build(u8 *p, u32 receiver, u64 counter, u8 phase);
 
 #endif /* _VEIL_REPLAY_H */

@@ -133,7 +133,7 @@ static void veil_encrypt_send(struct veil_peer *peer, struct sk_buff *skb)
 	sg_init_table(sg, nsg);
 	if (unlikely(skb_to_sgvec(skb, sg, 0, len + VEIL_PKT_TAG_LEN) < 0))
 		goto err;
-	veil_pkt_build(hdr, peer->remote_id, counter);
+	veil_pkt_build(hdr, peer->remote_id, counter, keys->phase);
 	if (unlikely(!chacha20poly1305_encrypt_sg_inplace(sg, len, hdr, sizeof(hdr), counter,
 							  keys->tx)))
 		goto err;

@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 require_cmd ip modprobe ping curl nginx iperf3 python3 jq veil
 
-ktap_plan 25
+ktap_plan 29
 
 modprobe veil
 new_netns nsC
@@ -109,6 +109,31 @@ slowwait 10 sh -c "ip netns exec $nsS ss -ltn | grep -q ':5201'"
 check "iperf3 UDP through the tunnel" \
 	sh -c "ip netns exec $nsC iperf3 -u -b 20M -c 100.64.0.2 -t 2 -J |
 	       jq -e '.end.sum.packets > 0 and .end.sum.lost_percent < 50'"
+
+# Rekey in the middle of a TCP transfer: next keys on both ends, then swap.
+key cs2; key sc2
+authc=$(pstat "$nsC" 1 drops.auth)
+auths=$(pstat "$nsS" 2 drops.auth)
+ip netns exec "$nsS" iperf3 -s -D -1 -B 100.64.0.2 >/dev/null 2>&1
+slowwait 10 sh -c "ip netns exec $nsS ss -ltn | grep -q ':5201'"
+ip netns exec "$nsC" iperf3 -c 100.64.0.2 -t 6 -J >"$tmp/rekey.json" 2>&1 &
+iperf=$!
+sent=$(pstat "$nsC" 1 tx_counter)
+slowwait 10 sh -c "[ \$(veil -n $nsC -j peer show dev veil0 id 1 | jq .[0].tx_counter) -gt $((sent + 200)) ]"
+veil -n "$nsC" peer set dev veil0 id 1 next-tx-key "$tmp/cs2" next-rx-key "$tmp/sc2"
+veil -n "$nsS" peer set dev veil0 id 2 next-tx-key "$tmp/sc2" next-rx-key "$tmp/cs2"
+veil -n "$nsC" peer key-swap dev veil0 id 1
+veil -n "$nsS" peer key-swap dev veil0 id 2
+wait "$iperf"
+rc=$?
+check "a rekey under running iperf3 loses no connection" \
+	sh -c "[ $rc = 0 ] && jq -e '.end.sum_received.bytes > 0' $tmp/rekey.json"
+check "both ends now send in key phase 1" \
+	test "$(pstat "$nsC" 1 key_phase)$(pstat "$nsS" 2 key_phase)" = 11
+check "no packet failed authentication during the rekey" \
+	test "$(pstat "$nsC" 1 drops.auth)$(pstat "$nsS" 2 drops.auth)" = "$authc$auths"
+expect_fail "key-swap without next keys is refused" "no next keys" \
+	veil -n "$nsC" peer key-swap dev veil0 id 1
 
 auth=$(pstat "$nsS" 2 drops.auth)
 replay=$(pstat "$nsS" 2 drops.replay)

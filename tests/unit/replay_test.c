@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <linux/veil.h>
+
 #include "replay.h"
 
 static int n, failed;
@@ -73,7 +75,7 @@ static void test_header(void)
 	u8 p[64] = { 0 };
 	struct veil_pkt_hdr h;
 
-	veil_pkt_build(p, 0x01020304, 0x1122334455667788ULL);
+	veil_pkt_build(p, 0x01020304, 0x1122334455667788ULL, 0);
 	CHECK(p[0] == 0x80 && p[4] == 1 && p[7] == 4 && p[8] == 0x11 && p[15] == 0x88,
 	      "header is big endian, type 0x80");
 	CHECK(veil_pkt_parse(p, 32, &h) == 0 && h.receiver == 0x01020304 &&
@@ -83,15 +85,20 @@ static void test_header(void)
 	CHECK(veil_pkt_parse(p, 32, &h) < 0, "a reserved type is refused");
 	p[0] = 0x80;
 	p[2] = 1;
-	CHECK(veil_pkt_parse(p, 32, &h) < 0, "non-zero flags are refused");
+	CHECK(veil_pkt_parse(p, 32, &h) < 0, "non-zero reserved flags are refused");
 	p[2] = 0;
-	veil_pkt_build(p, 0, 1);
+	p[1] = 0x02;
+	CHECK(veil_pkt_parse(p, 32, &h) < 0, "an unknown flag bit is refused");
+	veil_pkt_build(p, 7, 1, 1);
+	CHECK(p[1] == VEIL_PKT_FLAG_PHASE && veil_pkt_parse(p, 32, &h) == 0 && h.phase == 1,
+	      "the key phase round-trips");
+	veil_pkt_build(p, 0, 1, 0);
 	CHECK(veil_pkt_parse(p, 32, &h) < 0, "receiver index 0 is refused");
 }
 
 int main(void)
 {
-	printf("TAP version 13\n1..22\n");
+	printf("TAP version 13\n1..24\n");
 	test_window();
 	test_header();
 	printf("# totals: pass:%d fail:%d skip:0\n", n - failed, failed);

@@ -32,6 +32,8 @@ static void usage(FILE *f)
 		"                 [ tx-key FILE ] [ rx-key FILE ] [ allowed PREFIX[,PREFIX...] ]\n"
 		"                 [ ports PROTO/PORT[-PORT][,...] ] [ keepalive SECONDS ]\n"
 		"                 [ role { client | server } ]\n"
+		"                 [ next-tx-key FILE next-rx-key FILE ]   (set only)\n"
+		"       veil peer key-swap dev NAME id ID\n"
 		"       veil peer del dev NAME id ID\n"
 		"       veil peer show [ dev NAME [ id ID ] ]\n"
 		"       veil peer help\n"
@@ -43,6 +45,8 @@ static void usage(FILE *f)
 		"       SECONDS := 0..65535 between keepalives, 0 for none\n"
 		"       role: where the services in \"ports\" are: client (remote, the\n"
 		"             default) or server (on this host)\n"
+		"next-*-key install the keys key-swap switches to; until then the next rx\n"
+		"key already decrypts, and after it the replaced keys decrypt for 30 s.\n"
 		"add needs remote-id, tx-key and rx-key; set changes what is given, and\n"
 		"allowed or ports given replace the whole list.\n");
 }
@@ -58,6 +62,8 @@ enum peer_kw {
 	KW_PORTS,
 	KW_KEEPALIVE,
 	KW_ROLE,
+	KW_NEXT_TX_KEY,
+	KW_NEXT_RX_KEY,
 	KW_COUNT
 };
 
@@ -76,6 +82,8 @@ static const struct {
 	[KW_PORTS] = { "ports", "PROTO/PORT[-PORT][,...]", "PROTO/PORT[-PORT][,...]" },
 	[KW_KEEPALIVE] = { "keepalive", "SECONDS", "SECONDS" },
 	[KW_ROLE] = { "role", "{ client | server }", "client or server" },
+	[KW_NEXT_TX_KEY] = { "next-tx-key", "FILE", "a key FILE" },
+	[KW_NEXT_RX_KEY] = { "next-rx-key", "FILE", "a key FILE" },
 };
 
 #define KW(k)		(1u << (k))
@@ -92,6 +100,8 @@ struct peer_args {
 	socklen_t endpoint_len;
 	uint8_t tx_key[VEIL_KEY_SIZE];
 	uint8_t rx_key[VEIL_KEY_SIZE];
+	uint8_t next_tx_key[VEIL_KEY_SIZE];
+	uint8_t next_rx_key[VEIL_KEY_SIZE];
 	struct veil_prefix *allowed;
 	size_t n_allowed;
 	struct veil_port_range *ports;
@@ -104,6 +114,8 @@ static void peer_args_free(struct peer_args *a)
 {
 	explicit_bzero(a->tx_key, sizeof(a->tx_key));
 	explicit_bzero(a->rx_key, sizeof(a->rx_key));
+	explicit_bzero(a->next_tx_key, sizeof(a->next_tx_key));
+	explicit_bzero(a->next_rx_key, sizeof(a->next_rx_key));
 	free(a->allowed);
 	free(a->ports);
 	a->allowed = NULL;
@@ -133,6 +145,8 @@ static int peer_parse_value(struct peer_args *a, enum peer_kw kw, const char *v)
 		break;
 	case KW_TX_KEY:
 	case KW_RX_KEY:
+	case KW_NEXT_TX_KEY:
+	case KW_NEXT_RX_KEY:
 		if (!*v) {
 			fprintf(stderr, "Invalid \"%s\": the file name is empty.\n",
 				keywords[kw].name);
@@ -235,28 +249,42 @@ static int peer_require(const struct peer_args *a, unsigned int required)
 	return 0;
 }
 
-static int peer_read_keys(struct peer_args *a)
+/* Read one tx/rx pair of key files named by keywords @ktx and @krx. */
+static int peer_read_pair(struct peer_args *a, enum peer_kw ktx, enum peer_kw krx,
+			  uint8_t *txk, uint8_t *rxk)
 {
-	const char *tx = a->val[KW_TX_KEY], *rx = a->val[KW_RX_KEY];
+	const char *tx = a->val[ktx], *rx = a->val[krx];
 	char err[VEIL_ERR_SIZE];
 
 	if (tx && rx && !strcmp(tx, "-") && !strcmp(rx, "-")) {
-		fprintf(stderr, "Only one key can be read from standard input: give \"tx-key\" "
-			"or \"rx-key\" a file.\n");
+		fprintf(stderr, "Only one key can be read from standard input: give \"%s\" "
+			"or \"%s\" a file.\n", keywords[ktx].name, keywords[krx].name);
 		return -1;
 	}
-	if ((tx && veil_read_key_file(tx, a->tx_key, err, sizeof(err)) < 0) ||
-	    (rx && veil_read_key_file(rx, a->rx_key, err, sizeof(err)) < 0)) {
+	if ((tx && veil_read_key_file(tx, txk, err, sizeof(err)) < 0) ||
+	    (rx && veil_read_key_file(rx, rxk, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "%s.\n", err);
 		return -1;
 	}
 	/* The same key both ways would make both sides encrypt with one key and nonce. */
-	if (tx && rx && !memcmp(a->tx_key, a->rx_key, VEIL_KEY_SIZE)) {
-		fprintf(stderr, "Invalid keys: \"tx-key\" and \"rx-key\" hold the same key; each "
-			"direction needs its own.\n");
+	if (tx && rx && !memcmp(txk, rxk, VEIL_KEY_SIZE)) {
+		fprintf(stderr, "Invalid keys: \"%s\" and \"%s\" hold the same key; each "
+			"direction needs its own.\n", keywords[ktx].name, keywords[krx].name);
 		return -1;
 	}
 	return 0;
+}
+
+static int peer_read_keys(struct peer_args *a)
+{
+	if (!!a->val[KW_NEXT_TX_KEY] != !!a->val[KW_NEXT_RX_KEY]) {
+		fprintf(stderr, "Next keys come in pairs: give both \"next-tx-key\" and "
+			"\"next-rx-key\".\n");
+		return -1;
+	}
+	return peer_read_pair(a, KW_TX_KEY, KW_RX_KEY, a->tx_key, a->rx_key) ||
+	       peer_read_pair(a, KW_NEXT_TX_KEY, KW_NEXT_RX_KEY, a->next_tx_key,
+			      a->next_rx_key) ? -1 : 0;
 }
 
 static void put_allowed(struct nlmsghdr *nlh, const struct peer_args *a)
@@ -309,6 +337,10 @@ static void put_peer(struct nlmsghdr *nlh, const struct peer_args *a)
 		mnl_attr_put(nlh, VEIL_A_PEER_TX_KEY, VEIL_KEY_LEN, a->tx_key);
 	if (a->val[KW_RX_KEY])
 		mnl_attr_put(nlh, VEIL_A_PEER_RX_KEY, VEIL_KEY_LEN, a->rx_key);
+	if (a->val[KW_NEXT_TX_KEY])
+		mnl_attr_put(nlh, VEIL_A_PEER_NEXT_TX_KEY, VEIL_KEY_LEN, a->next_tx_key);
+	if (a->val[KW_NEXT_RX_KEY])
+		mnl_attr_put(nlh, VEIL_A_PEER_NEXT_RX_KEY, VEIL_KEY_LEN, a->next_rx_key);
 	if (a->val[KW_ALLOWED])
 		put_allowed(nlh, a);
 	if (a->val[KW_PORTS])
@@ -384,6 +416,8 @@ static const enum mnl_attr_data_type peer_attr_types[VEIL_A_PEER_MAX + 1] = {
 	[VEIL_A_PEER_STATS] = MNL_TYPE_NESTED,
 	[VEIL_A_PEER_LAST_RX] = MNL_TYPE_U64,
 	[VEIL_A_PEER_ROLE] = MNL_TYPE_U8,
+	[VEIL_A_PEER_KEY_PHASE] = MNL_TYPE_U8,
+	[VEIL_A_PEER_TX_COUNTER] = MNL_TYPE_U64,
 };
 
 static int peer_attr_cb(const struct nlattr *attr, void *data)
@@ -546,6 +580,12 @@ static void print_peer(const char *ifname, const struct nlattr *nest)
 		veil_print_string("role", " role %s",
 				  mnl_attr_get_u8(tb[VEIL_A_PEER_ROLE]) == VEIL_ROLE_SERVER ?
 				  "server" : "client");
+	if (tb[VEIL_A_PEER_KEY_PHASE])
+		veil_print_uint("key_phase", " key-phase %" PRIu64,
+				mnl_attr_get_u8(tb[VEIL_A_PEER_KEY_PHASE]));
+	if (tb[VEIL_A_PEER_TX_COUNTER])
+		veil_print_uint("tx_counter", " tx-counter %" PRIu64,
+				mnl_attr_get_u64(tb[VEIL_A_PEER_TX_COUNTER]));
 	veil_print_text("\n");
 	if (tb[VEIL_A_PEER_ALLOWED])
 		print_list("allowed", "allowed", "none", tb[VEIL_A_PEER_ALLOWED],
@@ -707,8 +747,14 @@ int do_peer(int argc, char **argv)
 				   KW(KW_DEV) | KW(KW_ID) | KW(KW_REMOTE_ID) | KW(KW_TX_KEY) |
 				   KW(KW_RX_KEY), "cannot add the peer", argc - 1, argv + 1);
 	if (matches(*argv, "set"))
-		return peer_change(VEIL_CMD_PEER_SET, "set", KW_CHANGE, KW(KW_DEV) | KW(KW_ID),
-				   "cannot change the peer", argc - 1, argv + 1);
+		return peer_change(VEIL_CMD_PEER_SET, "set",
+				   KW_CHANGE | KW(KW_NEXT_TX_KEY) | KW(KW_NEXT_RX_KEY),
+				   KW(KW_DEV) | KW(KW_ID), "cannot change the peer",
+				   argc - 1, argv + 1);
+	if (!strcmp(*argv, "key-swap"))
+		return peer_change(VEIL_CMD_KEY_SWAP, "key-swap", KW(KW_DEV) | KW(KW_ID),
+				   KW(KW_DEV) | KW(KW_ID), "cannot swap the keys",
+				   argc - 1, argv + 1);
 	if (matches(*argv, "delete"))
 		return peer_change(VEIL_CMD_PEER_DEL, "del", KW(KW_DEV) | KW(KW_ID),
 				   KW(KW_DEV) | KW(KW_ID), "cannot delete the peer",

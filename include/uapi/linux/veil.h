@@ -32,6 +32,8 @@
 
 /* Size of a ChaCha20-Poly1305 key. */
 #define VEIL_KEY_LEN		32
+/* How long replaced keys keep decrypting after a KEY_SWAP. */
+#define VEIL_KEY_GRACE_SECONDS	30
 
 /*
  * Data packet on the wire (UDP payload), all fields big endian:
@@ -44,6 +46,8 @@
  * counter its nonce.
  */
 #define VEIL_PKT_TYPE_DATA	0x80
+/* Bit 0 of the first flags byte: the key phase, flipped by each KEY_SWAP. */
+#define VEIL_PKT_FLAG_PHASE	0x01
 #define VEIL_PKT_HDR_LEN	16
 #define VEIL_PKT_TAG_LEN	16
 
@@ -66,6 +70,10 @@
  * @VEIL_CMD_PEER_DEL: remove the tunnel named by %VEIL_A_PEER_ID.
  * @VEIL_CMD_PEER_GET: do: one tunnel by %VEIL_A_PEER_ID; dump: every
  *	tunnel of the device. Keys are never returned.
+ * @VEIL_CMD_KEY_SWAP: rekey the tunnel named by %VEIL_A_PEER_ID: the next
+ *	keys (%VEIL_A_PEER_NEXT_TX_KEY, installed before with PEER_SET) become
+ *	current and sending switches to them at once; the keys they replace
+ *	keep decrypting for %VEIL_KEY_GRACE_SECONDS.
  */
 enum veil_cmd {
 	VEIL_CMD_UNSPEC,
@@ -75,6 +83,7 @@ enum veil_cmd {
 	VEIL_CMD_PEER_SET,
 	VEIL_CMD_PEER_DEL,
 	VEIL_CMD_PEER_GET,
+	VEIL_CMD_KEY_SWAP,
 
 	__VEIL_CMD_MAX
 };
@@ -153,6 +162,14 @@ enum veil_a_stats {
  * @VEIL_A_PEER_PAD: padding
  * @VEIL_A_PEER_ROLE: u8, &enum veil_role: which side the services in
  *	%VEIL_A_PEER_PORTS are on (default %VEIL_ROLE_CLIENT)
+ * @VEIL_A_PEER_NEXT_TX_KEY: binary, %VEIL_KEY_LEN bytes (set only): the
+ *	tx key after the next KEY_SWAP. Setting TX_KEY/RX_KEY instead replaces
+ *	the current keys at once and forgets next and previous ones.
+ * @VEIL_A_PEER_NEXT_RX_KEY: binary, %VEIL_KEY_LEN bytes (set only): the
+ *	rx key after the next KEY_SWAP; it decrypts at once packets the other
+ *	end sends after swapping first.
+ * @VEIL_A_PEER_KEY_PHASE: u8, 0 or 1, phase of the current keys (reply only)
+ * @VEIL_A_PEER_TX_COUNTER: u64, packets sent with the current key (reply only)
  */
 enum veil_a_peer {
 	VEIL_A_PEER_UNSPEC,
@@ -168,6 +185,10 @@ enum veil_a_peer {
 	VEIL_A_PEER_LAST_RX,
 	VEIL_A_PEER_PAD,
 	VEIL_A_PEER_ROLE,
+	VEIL_A_PEER_NEXT_TX_KEY,
+	VEIL_A_PEER_NEXT_RX_KEY,
+	VEIL_A_PEER_KEY_PHASE,
+	VEIL_A_PEER_TX_COUNTER,
 
 	__VEIL_A_PEER_MAX
 };
