@@ -826,6 +826,65 @@ static const struct genl_small_ops veil_genl_ops[] = {
 	},
 };
 
+static const struct genl_multicast_group veil_genl_mcgrps[] = {
+	{ .name = VEIL_GENL_MCGRP_EVENTS },
+};
+
+/*
+ * Events are built in the data path (softirq): atomic allocation, and only
+ * when someone listens.
+ */
+static void veil_nl_notify(struct veil_peer *peer, u8 cmd, u64 counter)
+{
+	struct net_device *dev = peer->vd->dev;
+	struct net *net = dev_net(dev);
+	union veil_sockaddr ep;
+	struct sk_buff *skb;
+	struct nlattr *nest;
+	void *hdr;
+
+	if (!genl_has_listeners(&veil_genl_family, net, 0))
+		return;
+	skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_ATOMIC);
+	if (!skb)
+		return;
+	hdr = genlmsg_put(skb, 0, 0, &veil_genl_family, 0, cmd);
+	if (!hdr)
+		goto err;
+	if (nla_put_u32(skb, VEIL_A_DEV_IFINDEX, dev->ifindex) ||
+	    nla_put_string(skb, VEIL_A_DEV_IFNAME, dev->name))
+		goto err;
+	nest = nla_nest_start(skb, VEIL_A_DEV_PEER);
+	if (!nest || nla_put_u32(skb, VEIL_A_PEER_ID, peer->id))
+		goto err;
+	if (cmd == VEIL_CMD_EVENT_ENDPOINT) {
+		spin_lock_bh(&peer->endpoint_lock);
+		ep = peer->endpoint;
+		spin_unlock_bh(&peer->endpoint_lock);
+		if (nla_put(skb, VEIL_A_PEER_ENDPOINT, ep.sa.sa_family == AF_INET ?
+			    sizeof(ep.sin) : sizeof(ep.sin6), &ep))
+			goto err;
+	} else if (nla_put_u64_64bit(skb, VEIL_A_PEER_TX_COUNTER, counter, VEIL_A_PEER_PAD)) {
+		goto err;
+	}
+	nla_nest_end(skb, nest);
+	genlmsg_end(skb, hdr);
+	genlmsg_multicast_netns(&veil_genl_family, net, skb, 0, 0, GFP_ATOMIC);
+	return;
+err:
+	nlmsg_free(skb);
+}
+
+void veil_nl_notify_endpoint(struct veil_peer *peer)
+{
+	veil_nl_notify(peer, VEIL_CMD_EVENT_ENDPOINT, 0);
+}
+
+void veil_nl_notify_rekey(struct veil_peer *peer, u64 counter)
+{
+	veil_nl_notify(peer, VEIL_CMD_EVENT_REKEY, counter);
+}
+
 static struct genl_family veil_genl_family __ro_after_init = {
 	.name		= VEIL_GENL_NAME,
 	.version	= VEIL_GENL_VERSION,
@@ -836,6 +895,8 @@ static struct genl_family veil_genl_family __ro_after_init = {
 	.module		= THIS_MODULE,
 	.small_ops	= veil_genl_ops,
 	.n_small_ops	= ARRAY_SIZE(veil_genl_ops),
+	.mcgrps		= veil_genl_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(veil_genl_mcgrps),
 };
 
 int __init veil_genl_init(void)

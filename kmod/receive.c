@@ -13,6 +13,7 @@
 #include <net/udp_tunnel.h>
 
 #include "device.h"
+#include "netlink.h"
 #include "peer.h"
 #include "receive.h"
 
@@ -36,6 +37,8 @@ static void veil_rx_endpoint(struct veil_peer *peer, const union veil_sockaddr *
 		dst_cache_reset(&peer->dst_cache);
 	}
 	spin_unlock(&peer->endpoint_lock);
+	if (!same)
+		veil_nl_notify_endpoint(peer);
 }
 
 static bool veil_rx_source(struct sk_buff *skb, union veil_sockaddr *src)

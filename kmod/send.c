@@ -5,6 +5,7 @@
  * tunnels and flows spread over CPUs as their senders do.
  */
 #include <crypto/chacha20poly1305.h>
+#include <linux/module.h>
 #include <linux/icmp.h>
 #include <linux/icmpv6.h>
 #include <linux/ip.h>
@@ -18,8 +19,21 @@
 
 #include "compat.h"
 #include "device.h"
+#include "netlink.h"
 #include "peer.h"
 #include "send.h"
+
+/*
+ * Counter thresholds of a tx key: past rekey_after userspace is told once
+ * (VEIL_CMD_EVENT_REKEY); at reject_after sending stops. Lower them only
+ * to exercise rekeying: the defaults keep nonces far from reuse.
+ */
+static unsigned long long rekey_after = 1ULL << 59;
+static unsigned long long reject_after = VEIL_COUNTER_LIMIT;
+module_param(rekey_after, ullong, 0644);
+MODULE_PARM_DESC(rekey_after, "packets a key sends before a rekey event (default 2^59)");
+module_param(reject_after, ullong, 0644);
+MODULE_PARM_DESC(reject_after, "packets a key sends before sending stops (at most 2^60)");
 
 static int veil_send4(struct veil_peer *peer, struct sk_buff *skb, const struct sockaddr_in *ep)
 {
@@ -116,8 +130,10 @@ static void veil_encrypt_send(struct veil_peer *peer, struct sk_buff *skb)
 	if (unlikely(!keys || ep.sa.sa_family == AF_UNSPEC))
 		goto nokey;
 	counter = atomic64_inc_return(&keys->tx_counter) - 1;
-	if (unlikely(counter >= VEIL_COUNTER_LIMIT))
+	if (unlikely(counter >= min_t(u64, READ_ONCE(reject_after), VEIL_COUNTER_LIMIT)))
 		goto nokey;
+	if (unlikely(counter == READ_ONCE(rekey_after)))
+		veil_nl_notify_rekey(peer, counter);
 
 	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
 		goto err;

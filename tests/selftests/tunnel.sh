@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 require_cmd ip modprobe ping curl nginx iperf3 python3 jq veil
 
-ktap_plan 29
+ktap_plan 34
 
 modprobe veil
 new_netns nsC
@@ -161,12 +161,19 @@ check "a spoofed inner source is dropped and counted" \
 	test "$(pstat "$nsS" 4 drops.source)" -ge $((src + 2))
 
 # Roaming: the client's underlay address changes; the server follows.
+veil -n "$nsS" -j monitor >"$tmp/events-s" &
+monitor_s=$!
+slowwait 5 sh -c "ip netns exec $nsS ss -f netlink -p | grep -q veil"
 ip -n "$nsC" addr add 192.0.2.11/24 dev vC
 ip -n "$nsC" route add 192.0.2.2/32 dev vC src 192.0.2.11
 check "after roaming, traffic still flows" \
 	ip netns exec "$nsC" ping -c 2 -i 0.2 -W 2 100.64.0.2
 check "the server learned the new endpoint" \
 	test "$(pstat "$nsS" 2 endpoint)" = "192.0.2.11:4500"
+check "veil monitor reported the move" \
+	slowwait 5 sh -c "jq -e 'select(.event == \"endpoint\" and .id == 2 and
+		.endpoint == \"192.0.2.11:4500\")' $tmp/events-s"
+kill "$monitor_s"
 
 # IPv6 underlay.
 veil -n "$nsC" peer set dev veil0 id 1 endpoint "[2001:db8::2]:4500"
@@ -182,6 +189,29 @@ veil -n "$nsD" peer set dev veil0 id 3 keepalive 1
 check "keepalives refresh an idle tunnel's last receive time" \
 	slowwait 6 sh -c "[ \$(veil -n $nsS -j peer show dev veil0 id 4 | jq .[0].last_rx_ms) -lt 1000 ]"
 check "and deliver no packet" test "$(pstat "$nsS" 4 stats.rx_packets)" = "$rx"
+
+# Key exhaustion: a rekey event past rekey_after, no sending past reject_after.
+params=/sys/module/veil/parameters
+veil -n "$nsD" -j monitor >"$tmp/events-d" &
+monitor_d=$!
+slowwait 5 sh -c "ip netns exec $nsD ss -f netlink -p | grep -q veil"
+echo $(($(pstat "$nsD" 3 tx_counter) + 2)) >"$params/rekey_after"
+ip netns exec "$nsD" ping -c 4 -i 0.2 -W 1 100.64.0.2 >/dev/null 2>&1
+check "a key past rekey_after raises one rekey event" \
+	slowwait 5 sh -c "[ \$(jq -s 'map(select(.event == \"rekey\" and .id == 3)) | length' \
+		$tmp/events-d) = 1 ]"
+kill "$monitor_d"
+nokey=$(pstat "$nsD" 3 drops.nokey)
+echo $(($(pstat "$nsD" 3 tx_counter) + 1)) >"$params/reject_after"
+check "a key at reject_after sends nothing more" \
+	sh -c "! ip netns exec $nsD ping -c 3 -i 0.2 -W 1 100.64.0.2"
+check "and counts what it refused" test "$(pstat "$nsD" 3 drops.nokey)" -ge $((nokey + 2))
+echo $((1 << 59)) >"$params/rekey_after"
+echo $((1 << 60)) >"$params/reject_after"
+check "after resetting the limits the tunnel works again" \
+	sh -c "veil -n $nsD peer set dev veil0 id 3 tx-key $tmp/ds rx-key $tmp/sd &&
+	       veil -n $nsS peer set dev veil0 id 4 tx-key $tmp/sd rx-key $tmp/ds &&
+	       ip netns exec $nsD ping -c 2 -i 0.2 -W 2 100.64.0.2"
 
 veil -n "$nsC" peer del dev veil0 id 1
 check "after peer del the destination is unreachable" \

@@ -28,6 +28,7 @@ bool veil_cli_ifname_ok(const char *name);
 
 /* Objects. Each returns the process exit code. */
 int do_link(int argc, char **argv);
+int do_monitor(int argc, char **argv);
 int do_peer(int argc, char **argv);
 
 #endif /* VEIL_CLI_H */

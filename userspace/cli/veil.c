@@ -28,6 +28,7 @@ static const struct {
 } objects[] = {
 	{ "link", do_link },
 	{ "peer", do_peer },
+	{ "monitor", do_monitor },
 	{ "help", do_help },
 };
 
@@ -35,7 +36,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: veil [ OPTIONS ] OBJECT { COMMAND | help }\n"
-		"where  OBJECT := { link | peer | help }\n"
+		"where  OBJECT := { link | peer | monitor | help }\n"
 		"       OPTIONS := { -V[ersion] | -j[son] | -p[retty] | -n[etns] NAME |\n"
 		"                    -h[elp] }\n");
 }

@@ -14,6 +14,7 @@ struct veil_nl {
 	uint32_t portid;
 	uint32_t seq;
 	uint16_t family;
+	uint32_t events_group;		/* multicast group id, 0 if unknown */
 	char *buf;			/* request and receive buffer */
 	size_t bufsz;
 	char errmsg[256];		/* extended ACK of the last error */
@@ -25,13 +26,42 @@ struct veil_nl_ctx {
 	void *data;
 };
 
+static int veil_nl_grp_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(attr);
+
+	if (type <= CTRL_ATTR_MCAST_GRP_MAX)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+/* Find the "events" group among the family's multicast groups. */
+static void veil_nl_parse_groups(struct veil_nl *nl, const struct nlattr *groups)
+{
+	const struct nlattr *grp;
+
+	mnl_attr_for_each_nested(grp, groups) {
+		const struct nlattr *tb[CTRL_ATTR_MCAST_GRP_MAX + 1] = { 0 };
+
+		mnl_attr_parse_nested(grp, veil_nl_grp_attr_cb, tb);
+		if (tb[CTRL_ATTR_MCAST_GRP_NAME] && tb[CTRL_ATTR_MCAST_GRP_ID] &&
+		    mnl_attr_validate(tb[CTRL_ATTR_MCAST_GRP_ID], MNL_TYPE_U32) == 0 &&
+		    !strcmp(mnl_attr_get_str(tb[CTRL_ATTR_MCAST_GRP_NAME]), VEIL_GENL_MCGRP_EVENTS))
+			nl->events_group = mnl_attr_get_u32(tb[CTRL_ATTR_MCAST_GRP_ID]);
+	}
+}
+
 static int veil_nl_family_attr_cb(const struct nlattr *attr, void *data)
 {
-	uint16_t *family = data;
+	struct veil_nl *nl = data;
 
 	if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID &&
 	    mnl_attr_validate(attr, MNL_TYPE_U16) == 0)
-		*family = mnl_attr_get_u16(attr);
+		nl->family = mnl_attr_get_u16(attr);
+	if (mnl_attr_get_type(attr) == CTRL_ATTR_MCAST_GROUPS &&
+	    mnl_attr_validate(attr, MNL_TYPE_NESTED) == 0)
+		veil_nl_parse_groups(nl, attr);
 	return MNL_CB_OK;
 }
 
@@ -173,7 +203,7 @@ struct veil_nl *veil_nl_open(void)
 
 	nlh = veil_nl_put_hdr(nl, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, NLM_F_ACK);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, VEIL_GENL_NAME);
-	err = veil_nl_exchange(nl, nlh, veil_nl_family_cb, &nl->family);
+	err = veil_nl_exchange(nl, nlh, veil_nl_family_cb, nl);
 	if (err) {
 		errno = -err;
 		goto err;
@@ -210,6 +240,35 @@ int veil_nl_run(struct veil_nl *nl, struct nlmsghdr *nlh, veil_nl_reply_cb cb, v
 	if (!(nlh->nlmsg_flags & NLM_F_DUMP))
 		nlh->nlmsg_flags |= NLM_F_ACK;
 	return veil_nl_exchange(nl, nlh, cb, data);
+}
+
+int veil_nl_subscribe_events(struct veil_nl *nl)
+{
+	int grp = (int)nl->events_group;
+
+	if (!grp)
+		return -ENOENT;
+	if (mnl_socket_setsockopt(nl->sk, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0)
+		return -errno;
+	return 0;
+}
+
+int veil_nl_listen(struct veil_nl *nl, veil_nl_reply_cb cb, void *data)
+{
+	ssize_t n;
+	int ret;
+
+	for (;;) {
+		n = mnl_socket_recvfrom(nl->sk, nl->buf, nl->bufsz);
+		if (n < 0) {
+			if (errno == ENOBUFS)	/* events were lost; keep going */
+				continue;
+			return -errno;
+		}
+		ret = mnl_cb_run(nl->buf, n, 0, 0, cb, data);
+		if (ret <= MNL_CB_STOP)
+			return ret == MNL_CB_STOP ? 0 : -errno;
+	}
 }
 
 const char *veil_nl_errmsg(const struct veil_nl *nl)

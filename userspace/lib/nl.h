@@ -34,6 +34,15 @@ struct nlmsghdr *veil_nl_msg(struct veil_nl *nl, uint8_t cmd, uint16_t flags);
  */
 int veil_nl_run(struct veil_nl *nl, struct nlmsghdr *nlh, veil_nl_reply_cb cb, void *data);
 
+/* Join the family's "events" multicast group. Returns 0 or -errno. */
+int veil_nl_subscribe_events(struct veil_nl *nl);
+
+/*
+ * Wait for events and call @cb on each, until @cb returns MNL_CB_STOP or
+ * MNL_CB_ERROR, or receiving fails. Returns 0 or -errno.
+ */
+int veil_nl_listen(struct veil_nl *nl, veil_nl_reply_cb cb, void *data);
+
 /* The kernel's extended ACK message of the last failed request, or NULL. */
 const char *veil_nl_errmsg(const struct veil_nl *nl);
 

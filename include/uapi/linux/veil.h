@@ -35,6 +35,9 @@
 /* How long replaced keys keep decrypting after a KEY_SWAP. */
 #define VEIL_KEY_GRACE_SECONDS	30
 
+/* Multicast group of the events below. */
+#define VEIL_GENL_MCGRP_EVENTS	"events"
+
 /*
  * Data packet on the wire (UDP payload), all fields big endian:
  *
@@ -74,6 +77,12 @@
  *	keys (%VEIL_A_PEER_NEXT_TX_KEY, installed before with PEER_SET) become
  *	current and sending switches to them at once; the keys they replace
  *	keep decrypting for %VEIL_KEY_GRACE_SECONDS.
+ * @VEIL_CMD_EVENT_ENDPOINT: event: an authenticated packet moved a
+ *	tunnel's endpoint (roaming). Device attributes and a
+ *	%VEIL_A_DEV_PEER with %VEIL_A_PEER_ID and %VEIL_A_PEER_ENDPOINT.
+ * @VEIL_CMD_EVENT_REKEY: event: a tunnel's tx key has sent
+ *	%VEIL_A_PEER_TX_COUNTER packets and needs replacing before the hard
+ *	limit, where sending stops. Sent once per key.
  */
 enum veil_cmd {
 	VEIL_CMD_UNSPEC,
@@ -84,6 +93,8 @@ enum veil_cmd {
 	VEIL_CMD_PEER_DEL,
 	VEIL_CMD_PEER_GET,
 	VEIL_CMD_KEY_SWAP,
+	VEIL_CMD_EVENT_ENDPOINT,
+	VEIL_CMD_EVENT_REKEY,
 
 	__VEIL_CMD_MAX
 };
