@@ -61,8 +61,9 @@
  *	device of the caller's network namespace. Reply attributes: the
  *	&enum veil_a_dev set.
  * @VEIL_CMD_DEV_SET: change a device: %VEIL_A_DEV_LISTEN_PORT opens the
- *	module's own UDP socket (IPv4 and IPv6) on that port, 0 closes it;
- *	%VEIL_A_DEV_SOCK_FD adopts a UDP socket the daemon created instead.
+ *	module's own UDP socket (IPv4 and IPv6) on that port, 0 closes it.
+ *	%VEIL_A_DEV_SOCK_FD (adopting a UDP socket the daemon created) is
+ *	reserved and not accepted yet.
  *	Replacing or closing the socket removes every tunnel of the device.
  * @VEIL_CMD_PEER_NEW: add a tunnel: %VEIL_A_DEV_PEER with at least
  *	%VEIL_A_PEER_ID, %VEIL_A_PEER_REMOTE_ID, %VEIL_A_PEER_TX_KEY and
@@ -108,7 +109,8 @@ enum veil_cmd {
  * @VEIL_A_DEV_STATS: nested &enum veil_a_stats, device counters (reply only)
  * @VEIL_A_DEV_PAD: padding for 64-bit attributes
  * @VEIL_A_DEV_LISTEN_PORT: u16, UDP port of the device's socket, 0 for none
- * @VEIL_A_DEV_SOCK_FD: u32, a UDP socket file descriptor to adopt (set only)
+ * @VEIL_A_DEV_SOCK_FD: u32, a UDP socket file descriptor to adopt (reserved:
+ *	refused as an unsupported attribute for now)
  * @VEIL_A_DEV_PEER: nested &enum veil_a_peer, one tunnel
  * @VEIL_A_DEV_PEER_COUNT: u32, number of tunnels (reply only)
  */
