@@ -507,24 +507,20 @@ static int veil_nl_peer_change(struct sk_buff *skb, struct genl_info *info, u8 c
 
 	mutex_lock(&vd->lock);
 	peer = veil_peer_by_id(vd, id);
+	/* Every command but NEW acts on an existing tunnel. */
+	if (!peer && cmd != VEIL_CMD_PEER_NEW) {
+		NL_SET_ERR_MSG_ATTR(info->extack, pa[VEIL_A_PEER_ID], "no tunnel with this id");
+		err = -ENOENT;
+		goto out;
+	}
 	switch (cmd) {
 	case VEIL_CMD_KEY_SWAP:
-		if (!peer) {
-			NL_SET_ERR_MSG_ATTR(info->extack, pa[VEIL_A_PEER_ID], "no tunnel with this id");
-			err = -ENOENT;
-			break;
-		}
 		err = veil_peer_swap_keys(peer);
 		if (err)
 			NL_SET_ERR_MSG_MOD(info->extack,
 					   "no next keys to swap to: install them with next tx and rx keys first");
 		break;
 	case VEIL_CMD_PEER_DEL:
-		if (!peer) {
-			NL_SET_ERR_MSG_ATTR(info->extack, pa[VEIL_A_PEER_ID], "no tunnel with this id");
-			err = -ENOENT;
-			break;
-		}
 		veil_peer_remove(peer);
 		break;
 	case VEIL_CMD_PEER_NEW:
@@ -561,11 +557,6 @@ static int veil_nl_peer_change(struct sk_buff *skb, struct genl_info *info, u8 c
 			veil_peer_remove(peer);
 		break;
 	case VEIL_CMD_PEER_SET:
-		if (!peer) {
-			NL_SET_ERR_MSG_ATTR(info->extack, pa[VEIL_A_PEER_ID], "no tunnel with this id");
-			err = -ENOENT;
-			break;
-		}
 		err = veil_nl_parse_peer(vd, peer, pa, &cfg, info->extack);
 		if (err)
 			break;
@@ -573,6 +564,7 @@ static int veil_nl_peer_change(struct sk_buff *skb, struct genl_info *info, u8 c
 		veil_peer_cfg_free(&cfg);
 		break;
 	}
+out:
 	mutex_unlock(&vd->lock);
 	dev_put(dev);
 	return err;

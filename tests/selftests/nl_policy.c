@@ -181,6 +181,17 @@ static void peer_cases(struct veil_nl *nl, unsigned int ifindex)
 	mnl_attr_put_u32(nlh, VEIL_A_PEER_ID, 7);
 	mnl_attr_nest_end(nlh, p);
 	expect(nl, nlh, -ENOENT, 1, "PEER_DEL of an id that is gone");
+
+	p = peer_msg(nl, &nlh, VEIL_CMD_PEER_SET, ifindex);
+	mnl_attr_put_u32(nlh, VEIL_A_PEER_ID, 7);
+	mnl_attr_put_u16(nlh, VEIL_A_PEER_KEEPALIVE, 5);
+	mnl_attr_nest_end(nlh, p);
+	expect(nl, nlh, -ENOENT, 1, "PEER_SET of an unknown id");
+
+	p = peer_msg(nl, &nlh, VEIL_CMD_KEY_SWAP, ifindex);
+	mnl_attr_put_u32(nlh, VEIL_A_PEER_ID, 7);
+	mnl_attr_nest_end(nlh, p);
+	expect(nl, nlh, -ENOENT, 1, "KEY_SWAP of an unknown id");
 }
 
 int main(int argc, char **argv)
@@ -203,7 +214,7 @@ int main(int argc, char **argv)
 		return 4;
 	}
 
-	printf("TAP version 13\n1..29\n");
+	printf("TAP version 13\n1..31\n");
 
 	nlh = veil_nl_msg(nl, VEIL_CMD_DEV_GET, 0);
 	expect(nl, nlh, -EINVAL, 1, "DEV_GET without a device");
