@@ -149,6 +149,18 @@ void veil_peer_set_ports(struct veil_peer *peer, struct veil_ports *ports);
 void veil_peer_set_endpoint(struct veil_peer *peer, const union veil_sockaddr *ep);
 void veil_peer_set_keepalive(struct veil_peer *peer, u16 seconds);
 
+static inline void veil_peer_rx_add(struct veil_peer *peer, unsigned int len)
+{
+	atomic64_inc(&peer->stats.rx_packets);
+	atomic64_add(len, &peer->stats.rx_bytes);
+}
+
+static inline void veil_peer_tx_add(struct veil_peer *peer, unsigned int len)
+{
+	atomic64_inc(&peer->stats.tx_packets);
+	atomic64_add(len, &peer->stats.tx_bytes);
+}
+
 bool veil_ports_allow(const struct veil_peer *peer, struct sk_buff *skb, bool rx);
 
 #endif /* _VEIL_PEER_H */

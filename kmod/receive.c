@@ -94,6 +94,50 @@ static int veil_rx_inner(struct sk_buff *skb, u16 *family, const void **saddr)
 	return -EINVAL;
 }
 
+/*
+ * An authentic inner packet of @peer: check it is well formed, comes from
+ * an address the peer may use and is within its ports, then deliver it.
+ * Consumes the skb.
+ */
+void veil_rx_finish(struct veil_peer *peer, struct sk_buff *skb)
+{
+	struct veil_device *vd = peer->vd;
+	const void *saddr;
+	unsigned int len;
+	u16 family;
+
+	if (veil_rx_inner(skb, &family, &saddr)) {
+		veil_peer_drop(peer, MALFORMED);
+		goto drop;
+	}
+	if (veil_peer_by_addr(vd, family, saddr) != peer) {
+		veil_peer_drop(peer, SOURCE);
+		goto drop;
+	}
+	if (!veil_ports_allow(peer, skb, true)) {
+		veil_peer_drop(peer, PORT);
+		goto drop;
+	}
+
+	len = skb->len;
+	skb_scrub_packet(skb, true);
+	skb->dev = vd->dev;
+	skb->pkt_type = PACKET_HOST;
+	/* The AEAD vouched for every byte; the inner checksums need no check. */
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	skb->csum_level = ~0;
+	skb_reset_mac_header(skb);
+	skb_reset_transport_header(skb);
+	veil_peer_rx_add(peer, len);
+	if (gro_cells_receive(&vd->gro, skb) == NET_RX_SUCCESS)
+		dev_sw_netstats_rx_add(vd->dev, len);
+	return;
+
+drop:
+	DEV_STATS_INC(vd->dev, rx_errors);
+	kfree_skb(skb);
+}
+
 int veil_udp_encap_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	struct scatterlist sg[MAX_SKB_FRAGS + 8];
@@ -105,9 +149,7 @@ int veil_udp_encap_rcv(struct sock *sk, struct sk_buff *skb)
 	union veil_sockaddr src;
 	u8 hdr[VEIL_PKT_HDR_LEN];
 	struct sk_buff *trailer;
-	const void *saddr;
 	unsigned int len;
-	u16 family;
 	int nsg;
 	bool ok;
 
@@ -172,32 +214,7 @@ int veil_udp_encap_rcv(struct sock *sk, struct sk_buff *skb)
 		return 0;
 	}
 
-	if (veil_rx_inner(skb, &family, &saddr)) {
-		veil_peer_drop(peer, MALFORMED);
-		goto err;
-	}
-	if (veil_peer_by_addr(vd, family, saddr) != peer) {
-		veil_peer_drop(peer, SOURCE);
-		goto err;
-	}
-	if (!veil_ports_allow(peer, skb, true)) {
-		veil_peer_drop(peer, PORT);
-		goto err;
-	}
-
-	len = skb->len;
-	skb_scrub_packet(skb, true);
-	skb->dev = vd->dev;
-	skb->pkt_type = PACKET_HOST;
-	/* The AEAD vouched for every byte; the inner checksums need no check. */
-	skb->ip_summed = CHECKSUM_UNNECESSARY;
-	skb->csum_level = ~0;
-	skb_reset_mac_header(skb);
-	skb_reset_transport_header(skb);
-	atomic64_inc(&peer->stats.rx_packets);
-	atomic64_add(len, &peer->stats.rx_bytes);
-	if (gro_cells_receive(&vd->gro, skb) == NET_RX_SUCCESS)
-		dev_sw_netstats_rx_add(vd->dev, len);
+	veil_rx_finish(peer, skb);
 	return 0;
 
 err:

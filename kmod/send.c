@@ -162,8 +162,7 @@ static void veil_encrypt_send(struct veil_peer *peer, struct sk_buff *skb)
 	skb->mark = 0;
 	skb_clear_hash(skb);
 
-	atomic64_inc(&peer->stats.tx_packets);
-	atomic64_add(len, &peer->stats.tx_bytes);
+	veil_peer_tx_add(peer, len);
 	WRITE_ONCE(peer->last_tx, jiffies);
 
 	if (ep.sa.sa_family == AF_INET)
