@@ -29,6 +29,13 @@ static const struct nla_policy veil_port_policy[VEIL_A_PORT_MAX_ATTR + 1] = {
 	[VEIL_A_PORT_MAX]	= { .type = NLA_U16 },
 };
 
+static const struct nla_policy veil_xlat_policy[VEIL_A_XLAT_MAX + 1] = {
+	[VEIL_A_XLAT_SRC]	= NLA_POLICY_MIN_LEN(4),
+	[VEIL_A_XLAT_SRC_TO]	= NLA_POLICY_MIN_LEN(4),
+	[VEIL_A_XLAT_DST]	= NLA_POLICY_MIN_LEN(4),
+	[VEIL_A_XLAT_DST_TO]	= NLA_POLICY_MIN_LEN(4),
+};
+
 static const struct nla_policy veil_peer_policy[VEIL_A_PEER_MAX + 1] = {
 	[VEIL_A_PEER_ID]	= NLA_POLICY_MIN(NLA_U32, 1),
 	[VEIL_A_PEER_REMOTE_ID]	= NLA_POLICY_MIN(NLA_U32, 1),
@@ -41,6 +48,7 @@ static const struct nla_policy veil_peer_policy[VEIL_A_PEER_MAX + 1] = {
 	[VEIL_A_PEER_ROLE]	= NLA_POLICY_MAX(NLA_U8, VEIL_ROLE_SERVER),
 	[VEIL_A_PEER_NEXT_TX_KEY] = NLA_POLICY_EXACT_LEN(VEIL_KEY_LEN),
 	[VEIL_A_PEER_NEXT_RX_KEY] = NLA_POLICY_EXACT_LEN(VEIL_KEY_LEN),
+	[VEIL_A_PEER_XLAT]	= NLA_POLICY_NESTED(veil_xlat_policy),
 };
 
 static const struct nla_policy veil_dev_policy[VEIL_A_DEV_MAX + 1] = {
@@ -258,6 +266,8 @@ struct veil_peer_cfg {
 	bool set_ports;
 	union veil_sockaddr ep;
 	bool set_ep;
+	struct veil_xlat *xlat;
+	bool set_xlat;
 	struct nlattr *allowed;
 };
 
@@ -266,6 +276,7 @@ static void veil_peer_cfg_free(struct veil_peer_cfg *c)
 	kfree_sensitive(c->keys);
 	kfree_sensitive(c->next);
 	kfree(c->ports);
+	kfree(c->xlat);
 }
 
 static int veil_nl_parse_prefix(const struct nlattr *nest, u16 *family, struct in6_addr *addr,
@@ -295,6 +306,62 @@ static int veil_nl_parse_prefix(const struct nlattr *nest, u16 *family, struct i
 	}
 	memset(addr, 0, sizeof(*addr));
 	nla_memcpy(addr, tb[VEIL_A_PREFIX_ADDR], alen);
+	return 0;
+}
+
+/* One address pair of a translation: both or neither, of one family. */
+static int veil_nl_parse_xlat_pair(const struct nlattr *from, const struct nlattr *to,
+				   u16 *family, union veil_inaddr *a, union veil_inaddr *b,
+				   struct netlink_ext_ack *extack)
+{
+	int len;
+
+	if (!from && !to)
+		return 0;
+	if (!from || !to) {
+		NL_SET_ERR_MSG_ATTR(extack, from ?: to,
+				    "translation addresses come in pairs: give both");
+		return -EINVAL;
+	}
+	len = nla_len(from);
+	if ((len != 4 && len != 16) || nla_len(to) != len) {
+		NL_SET_ERR_MSG_ATTR(extack, from,
+				    "translation pair must be two IPv4 (4 bytes) or two IPv6 (16 bytes) addresses");
+		return -EINVAL;
+	}
+	*family = len == 4 ? AF_INET : AF_INET6;
+	nla_memcpy(a, from, len);
+	nla_memcpy(b, to, len);
+	return 0;
+}
+
+static int veil_nl_parse_xlat(const struct nlattr *nest, struct veil_peer_cfg *c,
+			      struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[VEIL_A_XLAT_MAX + 1];
+	struct veil_xlat *x;
+	int err;
+
+	err = nla_parse_nested(tb, VEIL_A_XLAT_MAX, nest, veil_xlat_policy, extack);
+	if (err)
+		return err;
+	c->set_xlat = true;
+	x = kzalloc(sizeof(*x), GFP_KERNEL);
+	if (!x)
+		return -ENOMEM;
+	c->xlat = x;
+	err = veil_nl_parse_xlat_pair(tb[VEIL_A_XLAT_SRC], tb[VEIL_A_XLAT_SRC_TO],
+				      &x->src_family, &x->src, &x->src_to, extack);
+	if (!err)
+		err = veil_nl_parse_xlat_pair(tb[VEIL_A_XLAT_DST], tb[VEIL_A_XLAT_DST_TO],
+					      &x->dst_family, &x->dst, &x->dst_to, extack);
+	if (err)
+		return err;
+	if (!x->src_family && !x->dst_family) {
+		/* An empty nest removes the translation. */
+		kfree(x);
+		c->xlat = NULL;
+	}
 	return 0;
 }
 
@@ -400,6 +467,12 @@ static int veil_nl_parse_peer(struct veil_device *vd, struct veil_peer *self, st
 		}
 	}
 
+	if (pa[VEIL_A_PEER_XLAT]) {
+		err = veil_nl_parse_xlat(pa[VEIL_A_PEER_XLAT], c, extack);
+		if (err)
+			goto err;
+	}
+
 	if (pa[VEIL_A_PEER_ALLOWED]) {
 		struct veil_peer *owner;
 		struct in6_addr addr;
@@ -455,6 +528,10 @@ static int veil_peer_apply(struct veil_peer *peer, struct nlattr **pa, struct ve
 		veil_peer_set_ports(peer, c->ports->n ? c->ports : NULL);
 		if (c->ports->n)
 			c->ports = NULL;
+	}
+	if (c->set_xlat) {
+		veil_peer_set_xlat(peer, c->xlat);
+		c->xlat = NULL;
 	}
 	if (c->allowed) {
 		veil_peer_clear_allowed(peer);
@@ -592,6 +669,7 @@ static int veil_nl_key_swap_doit(struct sk_buff *skb, struct genl_info *info)
 
 static int veil_nl_put_peer(struct sk_buff *skb, struct veil_peer *peer)
 {
+	struct veil_xlat *xlat;
 	struct veil_keys *keys;
 	struct veil_ports *ports;
 	struct veil_allowed *a;
@@ -640,6 +718,23 @@ static int veil_nl_put_peer(struct sk_buff *skb, struct veil_peer *peer)
 		nla_nest_end(skb, item);
 	}
 	nla_nest_end(skb, list);
+
+	xlat = rcu_dereference_protected(peer->xlat, lockdep_is_held(&peer->vd->lock));
+	if (xlat) {
+		int sl = xlat->src_family == AF_INET ? 4 : 16;
+		int dl = xlat->dst_family == AF_INET ? 4 : 16;
+
+		list = nla_nest_start(skb, VEIL_A_PEER_XLAT);
+		if (!list ||
+		    (xlat->src_family &&
+		     (nla_put(skb, VEIL_A_XLAT_SRC, sl, &xlat->src) ||
+		      nla_put(skb, VEIL_A_XLAT_SRC_TO, sl, &xlat->src_to))) ||
+		    (xlat->dst_family &&
+		     (nla_put(skb, VEIL_A_XLAT_DST, dl, &xlat->dst) ||
+		      nla_put(skb, VEIL_A_XLAT_DST_TO, dl, &xlat->dst_to))))
+			goto err;
+		nla_nest_end(skb, list);
+	}
 
 	ports = rcu_dereference_protected(peer->ports, lockdep_is_held(&peer->vd->lock));
 	list = nla_nest_start(skb, VEIL_A_PEER_PORTS);

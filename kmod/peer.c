@@ -203,6 +203,7 @@ static void veil_peer_free_rcu(struct rcu_head *rcu)
 	kfree_sensitive(rcu_dereference_protected(peer->next, 1));
 	kfree_sensitive(rcu_dereference_protected(peer->prev, 1));
 	kfree(rcu_dereference_protected(peer->ports, 1));
+	kfree(rcu_dereference_protected(peer->xlat, 1));
 	dst_cache_destroy(&peer->dst_cache);
 	kfree(peer);
 }
@@ -329,6 +330,15 @@ void veil_peer_set_ports(struct veil_peer *peer, struct veil_ports *ports)
 	struct veil_ports *old;
 
 	old = rcu_replace_pointer(peer->ports, ports, lockdep_is_held(&peer->vd->lock));
+	if (old)
+		kfree_rcu(old, rcu);
+}
+
+void veil_peer_set_xlat(struct veil_peer *peer, struct veil_xlat *xlat)
+{
+	struct veil_xlat *old;
+
+	old = rcu_replace_pointer(peer->xlat, xlat, lockdep_is_held(&peer->vd->lock));
 	if (old)
 		kfree_rcu(old, rcu);
 }

@@ -51,6 +51,27 @@ struct veil_ports {
 	struct veil_port_range r[];
 };
 
+union veil_inaddr {
+	__be32 v4;
+	struct in6_addr v6;
+};
+
+/**
+ * struct veil_xlat - 1:1 inner address translation, replaced whole (RCU)
+ * @src_family: family of @src and @src_to, 0 when that pair is unset
+ * @src: the peer's own inner address
+ * @src_to: the address the peer appears with here
+ * @dst_family: family of @dst and @dst_to, 0 when that pair is unset
+ * @dst: the address the peer sends to
+ * @dst_to: the local or private target it stands for
+ */
+struct veil_xlat {
+	struct rcu_head rcu;
+	u16 src_family;
+	u16 dst_family;
+	union veil_inaddr src, src_to, dst, dst_to;
+};
+
 union veil_sockaddr {
 	struct sockaddr sa;
 	struct sockaddr_in sin;
@@ -79,6 +100,9 @@ struct veil_pstats {
  * @prev: keys the last KEY_SWAP replaced, decrypting during the grace
  *	period, or NULL (RCU, under vd->lock)
  * @ports: allowed ports or NULL for all (RCU, replaced under vd->lock)
+ * @xlat: address translation or NULL for none (RCU, under vd->lock)
+ * @mtu: largest inner packet the path to @endpoint carries unfragmented,
+ *	0 until a route is known
  * @role: enum veil_role
  * @endpoint_lock: guards @endpoint (written on config and on roaming)
  * @endpoint: where to send; family AF_UNSPEC when unknown
@@ -102,6 +126,8 @@ struct veil_peer {
 	struct veil_keys __rcu *next;
 	struct veil_keys __rcu *prev;
 	struct veil_ports __rcu *ports;
+	struct veil_xlat __rcu *xlat;
+	unsigned int mtu;
 	u8 role;
 	spinlock_t endpoint_lock;
 	union veil_sockaddr endpoint;
@@ -146,6 +172,7 @@ void veil_peer_set_next_keys(struct veil_peer *peer, struct veil_keys *keys);
 int veil_peer_swap_keys(struct veil_peer *peer);
 struct veil_keys *veil_peer_rx_keys(struct veil_peer *peer, u8 phase);
 void veil_peer_set_ports(struct veil_peer *peer, struct veil_ports *ports);
+void veil_peer_set_xlat(struct veil_peer *peer, struct veil_xlat *xlat);
 void veil_peer_set_endpoint(struct veil_peer *peer, const union veil_sockaddr *ep);
 void veil_peer_set_keepalive(struct veil_peer *peer, u16 seconds);
 

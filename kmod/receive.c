@@ -16,6 +16,8 @@
 #include "netlink.h"
 #include "peer.h"
 #include "receive.h"
+#include "rewrite.h"
+#include "send.h"
 
 /* Roaming: an authenticated packet from a new address moves the endpoint. */
 static void veil_rx_endpoint(struct veil_peer *peer, const union veil_sockaddr *src)
@@ -102,6 +104,7 @@ static int veil_rx_inner(struct sk_buff *skb, u16 *family, const void **saddr)
 void veil_rx_finish(struct veil_peer *peer, struct sk_buff *skb)
 {
 	struct veil_device *vd = peer->vd;
+	const struct veil_xlat *xlat;
 	const void *saddr;
 	unsigned int len;
 	u16 family;
@@ -109,6 +112,15 @@ void veil_rx_finish(struct veil_peer *peer, struct sk_buff *skb)
 	if (veil_rx_inner(skb, &family, &saddr)) {
 		veil_peer_drop(peer, MALFORMED);
 		goto drop;
+	}
+	/* Checksums are updated in place below; the stack is told not to check. */
+	skb->ip_summed = CHECKSUM_NONE;
+	xlat = rcu_dereference(peer->xlat);
+	if (unlikely(xlat)) {
+		if (veil_xlat(xlat, skb, true))
+			goto drop;
+		saddr = family == AF_INET ? (void *)&ip_hdr(skb)->saddr :
+					    (void *)&ipv6_hdr(skb)->saddr;
 	}
 	if (veil_peer_by_addr(vd, family, saddr) != peer) {
 		veil_peer_drop(peer, SOURCE);
@@ -118,6 +130,8 @@ void veil_rx_finish(struct veil_peer *peer, struct sk_buff *skb)
 		veil_peer_drop(peer, PORT);
 		goto drop;
 	}
+	if (veil_clamp_mss(skb, peer))
+		goto drop;
 
 	len = skb->len;
 	skb_scrub_packet(skb, true);

@@ -183,6 +183,8 @@ enum veil_a_stats {
  *	end sends after swapping first.
  * @VEIL_A_PEER_KEY_PHASE: u8, 0 or 1, phase of the current keys (reply only)
  * @VEIL_A_PEER_TX_COUNTER: u64, packets sent with the current key (reply only)
+ * @VEIL_A_PEER_XLAT: nested &enum veil_a_xlat, 1:1 inner address
+ *	translation; an empty nest removes it
  */
 enum veil_a_peer {
 	VEIL_A_PEER_UNSPEC,
@@ -202,6 +204,7 @@ enum veil_a_peer {
 	VEIL_A_PEER_NEXT_RX_KEY,
 	VEIL_A_PEER_KEY_PHASE,
 	VEIL_A_PEER_TX_COUNTER,
+	VEIL_A_PEER_XLAT,
 
 	__VEIL_A_PEER_MAX
 };
@@ -234,6 +237,34 @@ enum veil_a_prefix {
 	__VEIL_A_PREFIX_MAX
 };
 #define VEIL_A_PREFIX_MAX (__VEIL_A_PREFIX_MAX - 1)
+
+/**
+ * enum veil_a_xlat - 1:1 inner address translation of a tunnel
+ *
+ * Received packets whose source is %VEIL_A_XLAT_SRC get the source
+ * %VEIL_A_XLAT_SRC_TO; those whose destination is %VEIL_A_XLAT_DST get the
+ * destination %VEIL_A_XLAT_DST_TO. Packets sent get the reverse, so
+ * replies flow back. Addresses quoted in ICMP errors are translated too,
+ * and IP, TCP, UDP and ICMP checksums are updated. The translation is
+ * applied before the allowed prefixes are consulted on receive and after
+ * they are on send: allowed prefixes name local (translated) addresses.
+ * Each pair is optional; both addresses of a pair are of the same family.
+ *
+ * @VEIL_A_XLAT_SRC: binary, 4 or 16 bytes: the peer's own inner address
+ * @VEIL_A_XLAT_SRC_TO: binary, same length: the address it appears with here
+ * @VEIL_A_XLAT_DST: binary, 4 or 16 bytes: the address the peer sends to
+ * @VEIL_A_XLAT_DST_TO: binary, same length: the local or private target
+ */
+enum veil_a_xlat {
+	VEIL_A_XLAT_UNSPEC,
+	VEIL_A_XLAT_SRC,
+	VEIL_A_XLAT_SRC_TO,
+	VEIL_A_XLAT_DST,
+	VEIL_A_XLAT_DST_TO,
+
+	__VEIL_A_XLAT_MAX
+};
+#define VEIL_A_XLAT_MAX (__VEIL_A_XLAT_MAX - 1)
 
 /**
  * enum veil_a_port - one allowed protocol and port range
