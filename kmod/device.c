@@ -87,6 +87,8 @@ static void veil_setup(struct net_device *dev)
 	dev->type = ARPHRD_NONE;
 	dev->flags = IFF_POINTOPOINT | IFF_NOARP;
 	dev->priv_flags |= IFF_NO_QUEUE;
+	/* Keep the inner route: path MTU updates and ICMP errors need it. */
+	netif_keep_dst(dev);
 	dev->hard_header_len = 0;
 	dev->addr_len = 0;
 	dev->mtu = VEIL_DEFAULT_MTU;

@@ -11,6 +11,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/udp.h>
+#include <net/dst_metadata.h>
 #include <net/icmp.h>
 #include <net/ip6_route.h>
 #include <net/ipv6_stubs.h>
@@ -21,6 +22,7 @@
 #include "device.h"
 #include "netlink.h"
 #include "peer.h"
+#include "rewrite.h"
 #include "send.h"
 
 /*
@@ -35,16 +37,31 @@ MODULE_PARM_DESC(rekey_after, "packets a key sends before a rekey event (default
 module_param(reject_after, ullong, 0644);
 MODULE_PARM_DESC(reject_after, "packets a key sends before sending stops (at most 2^60)");
 
-static int veil_send4(struct veil_peer *peer, struct sk_buff *skb, const struct sockaddr_in *ep)
+/* Bytes an encrypted packet adds to the inner one, outer IP header included. */
+static unsigned int veil_overhead(u16 family)
+{
+	return (family == AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)) +
+	       sizeof(struct udphdr) + VEIL_PKT_HDR_LEN + VEIL_PKT_TAG_LEN;
+}
+
+/* Remember what the path to the endpoint carries; the data path reads it. */
+static void veil_note_mtu(struct veil_peer *peer, struct dst_entry *dst, u16 family)
+{
+	unsigned int mtu = dst_mtu(dst), over = veil_overhead(family);
+
+	mtu = mtu > over + 68 ? mtu - over : 68;
+	if (READ_ONCE(peer->mtu) != mtu)
+		WRITE_ONCE(peer->mtu, mtu);
+}
+
+/* The route to an IPv4 endpoint, from the peer's cache; holds a reference. */
+static struct rtable *veil_route4(struct veil_peer *peer, struct sock *sk,
+				  const struct sockaddr_in *ep, __be32 *saddr)
 {
 	struct veil_device *vd = peer->vd;
-	struct sock *sk = rcu_dereference_bh(vd->sock4);
 	struct rtable *rt;
-	__be32 saddr;
 
-	if (!sk)
-		return -ENOTCONN;
-	rt = dst_cache_get_ip4(&peer->dst_cache, &saddr);
+	rt = dst_cache_get_ip4(&peer->dst_cache, saddr);
 	if (!rt) {
 		struct flowi4 fl4 = {
 			.daddr		= ep->sin_addr.s_addr,
@@ -55,31 +72,26 @@ static int veil_send4(struct veil_peer *peer, struct sk_buff *skb, const struct 
 
 		rt = ip_route_output_flow(sock_net(sk), &fl4, sk);
 		if (IS_ERR(rt))
-			return PTR_ERR(rt);
+			return rt;
 		if (rt->dst.dev == vd->dev) {	/* the tunnel would carry itself */
 			ip_rt_put(rt);
-			return -ELOOP;
+			return ERR_PTR(-ELOOP);
 		}
-		saddr = fl4.saddr;
-		dst_cache_set_ip4(&peer->dst_cache, &rt->dst, saddr);
+		*saddr = fl4.saddr;
+		dst_cache_set_ip4(&peer->dst_cache, &rt->dst, *saddr);
 	}
-	udp_tunnel_xmit_skb(rt, sk, skb, saddr, ep->sin_addr.s_addr, 0,
-			    ip4_dst_hoplimit(&rt->dst), 0, htons(vd->port), ep->sin_port,
-			    false, false);
-	return 0;
+	veil_note_mtu(peer, &rt->dst, AF_INET);
+	return rt;
 }
 
-static int veil_send6(struct veil_peer *peer, struct sk_buff *skb, const struct sockaddr_in6 *ep)
+static struct dst_entry *veil_route6(struct veil_peer *peer, struct sock *sk,
+				     const struct sockaddr_in6 *ep, struct in6_addr *saddr)
 {
 #if IS_ENABLED(CONFIG_IPV6)
 	struct veil_device *vd = peer->vd;
-	struct sock *sk = rcu_dereference_bh(vd->sock6);
-	struct in6_addr saddr, daddr = ep->sin6_addr;
 	struct dst_entry *dst;
 
-	if (!sk)
-		return -ENOTCONN;
-	dst = dst_cache_get_ip6(&peer->dst_cache, &saddr);
+	dst = dst_cache_get_ip6(&peer->dst_cache, saddr);
 	if (!dst) {
 		struct flowi6 fl6 = {
 			.daddr		= ep->sin6_addr,
@@ -91,20 +103,94 @@ static int veil_send6(struct veil_peer *peer, struct sk_buff *skb, const struct 
 
 		dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sk), sk, &fl6, NULL);
 		if (IS_ERR(dst))
-			return PTR_ERR(dst);
+			return dst;
 		if (dst->dev == vd->dev) {
 			dst_release(dst);
-			return -ELOOP;
+			return ERR_PTR(-ELOOP);
 		}
-		saddr = fl6.saddr;
-		dst_cache_set_ip6(&peer->dst_cache, dst, &saddr);
+		*saddr = fl6.saddr;
+		dst_cache_set_ip6(&peer->dst_cache, dst, saddr);
 	}
-	udp_tunnel6_xmit_skb(dst, sk, skb, vd->dev, &saddr, &daddr, 0,
-			     ip6_dst_hoplimit(dst), 0, htons(vd->port), ep->sin6_port, false);
+	veil_note_mtu(peer, dst, AF_INET6);
+	return dst;
+#else
+	return ERR_PTR(-EAFNOSUPPORT);
+#endif
+}
+
+static int veil_send4(struct veil_peer *peer, struct sk_buff *skb, const struct sockaddr_in *ep)
+{
+	struct sock *sk = rcu_dereference_bh(peer->vd->sock4);
+	struct rtable *rt;
+	__be32 saddr;
+
+	if (!sk)
+		return -ENOTCONN;
+	rt = veil_route4(peer, sk, ep, &saddr);
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	udp_tunnel_xmit_skb(rt, sk, skb, saddr, ep->sin_addr.s_addr, 0,
+			    ip4_dst_hoplimit(&rt->dst), 0, htons(peer->vd->port), ep->sin_port,
+			    false, false);
+	return 0;
+}
+
+static int veil_send6(struct veil_peer *peer, struct sk_buff *skb, const struct sockaddr_in6 *ep)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	struct sock *sk = rcu_dereference_bh(peer->vd->sock6);
+	struct in6_addr saddr, daddr = ep->sin6_addr;
+	struct dst_entry *dst;
+
+	if (!sk)
+		return -ENOTCONN;
+	dst = veil_route6(peer, sk, ep, &saddr);
+	if (IS_ERR(dst))
+		return PTR_ERR(dst);
+	udp_tunnel6_xmit_skb(dst, sk, skb, peer->vd->dev, &saddr, &daddr, 0,
+			     ip6_dst_hoplimit(dst), 0, htons(peer->vd->port), ep->sin6_port, false);
 	return 0;
 #else
 	return -EAFNOSUPPORT;
 #endif
+}
+
+/*
+ * The largest inner packet the tunnel carries without fragmenting the
+ * outer one, never more than the device MTU: the path's as of the last
+ * packet sent, or, if @fresh or none was sent yet, looked up now (the
+ * route comes from the peer's cache). Caller holds rcu_read_lock_bh().
+ */
+unsigned int veil_peer_mtu(struct veil_peer *peer, bool fresh)
+{
+	unsigned int mtu = READ_ONCE(peer->mtu), dev_mtu = READ_ONCE(peer->vd->dev->mtu);
+	union veil_sockaddr ep;
+	struct sock *sk;
+
+	if (!mtu || fresh) {
+		spin_lock(&peer->endpoint_lock);
+		ep = peer->endpoint;
+		spin_unlock(&peer->endpoint_lock);
+		if (ep.sa.sa_family == AF_INET) {
+			struct rtable *rt;
+			__be32 saddr;
+
+			sk = rcu_dereference_bh(peer->vd->sock4);
+			rt = sk ? veil_route4(peer, sk, &ep.sin, &saddr) : ERR_PTR(-ENOTCONN);
+			if (!IS_ERR(rt))
+				ip_rt_put(rt);
+		} else if (ep.sa.sa_family == AF_INET6) {
+			struct in6_addr saddr;
+			struct dst_entry *dst;
+
+			sk = rcu_dereference_bh(peer->vd->sock6);
+			dst = sk ? veil_route6(peer, sk, &ep.sin6, &saddr) : ERR_PTR(-ENOTCONN);
+			if (!IS_ERR(dst))
+				dst_release(dst);
+		}
+		mtu = READ_ONCE(peer->mtu);
+	}
+	return mtu && mtu < dev_mtu ? mtu : dev_mtu;
 }
 
 /*
@@ -210,11 +296,40 @@ static void veil_unreachable(struct sk_buff *skb)
 		icmpv6_ndo_send(skb, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, 0);
 }
 
+/*
+ * Path MTU: a packet the tunnel cannot carry whole lowers the route's
+ * PMTU (local senders pick it up at once) and, unless it is a GSO packet
+ * or an IPv4 packet that may be fragmented, is refused with an ICMP error
+ * to its sender. Returns true when the packet must be dropped.
+ */
+static bool veil_too_big(struct sk_buff *skb, unsigned int mtu)
+{
+	/* IPv6 links carry 1280 bytes; below that the outer packet fragments. */
+	if (skb->protocol == htons(ETH_P_IPV6) && mtu < IPV6_MIN_MTU)
+		mtu = IPV6_MIN_MTU;
+	if (skb_is_gso(skb) ? skb_gso_validate_network_len(skb, mtu) : skb->len <= mtu)
+		return false;
+	if (skb_valid_dst(skb))
+		skb_dst_update_pmtu_no_confirm(skb, mtu);
+	if (skb_is_gso(skb))
+		return false;	/* segments leave fragmented; later ones fit */
+	if (skb->protocol == htons(ETH_P_IP)) {
+		if (!(ip_hdr(skb)->frag_off & htons(IP_DF)))
+			return false;
+		icmp_ndo_send(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, htonl(mtu));
+	} else {
+		icmpv6_ndo_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu);
+	}
+	return true;
+}
+
 netdev_tx_t veil_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct veil_device *vd = netdev_priv(dev);
+	const struct veil_xlat *xlat;
 	struct veil_peer *peer;
 	const void *daddr;
+	unsigned int mtu;
 	u16 family;
 
 	if (skb->protocol == htons(ETH_P_IP) && pskb_network_may_pull(skb, sizeof(struct iphdr))) {
@@ -237,6 +352,20 @@ netdev_tx_t veil_xmit(struct sk_buff *skb, struct net_device *dev)
 	}
 	if (unlikely(!veil_ports_allow(peer, skb, false))) {
 		veil_peer_drop(peer, PORT);
+		rcu_read_unlock_bh();
+		goto drop;
+	}
+	mtu = veil_peer_mtu(peer, false);
+	if (unlikely(veil_too_big(skb, mtu))) {
+		rcu_read_unlock_bh();
+		goto drop;
+	}
+	xlat = rcu_dereference_bh(peer->xlat);
+	if (unlikely(xlat) && veil_xlat(xlat, skb, false)) {
+		rcu_read_unlock_bh();
+		goto drop;
+	}
+	if (unlikely(veil_clamp_mss(skb, peer))) {
 		rcu_read_unlock_bh();
 		goto drop;
 	}
