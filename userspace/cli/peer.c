@@ -4,6 +4,7 @@
  * device. Every argument is checked, and key files are read, before the
  * netlink socket is opened, so bad input is reported without the module.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -32,6 +33,7 @@ static void usage(FILE *f)
 		"                 [ tx-key FILE ] [ rx-key FILE ] [ allowed PREFIX[,PREFIX...] ]\n"
 		"                 [ ports PROTO/PORT[-PORT][,...] ] [ keepalive SECONDS ]\n"
 		"                 [ role { client | server } ]\n"
+		"                 [ translate-src ADDR=LOCAL ] [ translate-dst ADDR=TARGET ]\n"
 		"                 [ next-tx-key FILE next-rx-key FILE ]   (set only)\n"
 		"       veil peer key-swap dev NAME id ID\n"
 		"       veil peer del dev NAME id ID\n"
@@ -45,6 +47,12 @@ static void usage(FILE *f)
 		"       SECONDS := 0..65535 between keepalives, 0 for none\n"
 		"       role: where the services in \"ports\" are: client (remote, the\n"
 		"             default) or server (on this host)\n"
+		"       translate-src ADDR=LOCAL: packets from the peer's address ADDR\n"
+		"             appear here from LOCAL; replies to LOCAL go back to ADDR\n"
+		"       translate-dst ADDR=TARGET: packets the peer sends to ADDR go to\n"
+		"             TARGET; replies from TARGET appear to come from ADDR\n"
+		"       (either one given replaces the whole translation; \"none\" for\n"
+		"       both removes it; allowed names LOCAL, not ADDR)\n"
 		"next-*-key install the keys key-swap switches to; until then the next rx\n"
 		"key already decrypts, and after it the replaced keys decrypt for 30 s.\n"
 		"add needs remote-id, tx-key and rx-key; set changes what is given, and\n"
@@ -64,6 +72,8 @@ enum peer_kw {
 	KW_ROLE,
 	KW_NEXT_TX_KEY,
 	KW_NEXT_RX_KEY,
+	KW_XLAT_SRC,
+	KW_XLAT_DST,
 	KW_COUNT
 };
 
@@ -84,12 +94,14 @@ static const struct {
 	[KW_ROLE] = { "role", "{ client | server }", "client or server" },
 	[KW_NEXT_TX_KEY] = { "next-tx-key", "FILE", "a key FILE" },
 	[KW_NEXT_RX_KEY] = { "next-rx-key", "FILE", "a key FILE" },
+	[KW_XLAT_SRC] = { "translate-src", "ADDR=LOCAL", "ADDR=LOCAL or none" },
+	[KW_XLAT_DST] = { "translate-dst", "ADDR=TARGET", "ADDR=TARGET or none" },
 };
 
 #define KW(k)		(1u << (k))
 #define KW_CHANGE	(KW(KW_DEV) | KW(KW_ID) | KW(KW_REMOTE_ID) | KW(KW_ENDPOINT) | \
 			 KW(KW_TX_KEY) | KW(KW_RX_KEY) | KW(KW_ALLOWED) | KW(KW_PORTS) | \
-			 KW(KW_KEEPALIVE) | KW(KW_ROLE))
+			 KW(KW_KEEPALIVE) | KW(KW_ROLE) | KW(KW_XLAT_SRC) | KW(KW_XLAT_DST))
 
 struct peer_args {
 	const char *verb;		/* "add", for messages */
@@ -108,6 +120,8 @@ struct peer_args {
 	size_t n_ports;
 	uint16_t keepalive;
 	uint8_t role;
+	struct veil_addr_pair xlat_src;
+	struct veil_addr_pair xlat_dst;
 };
 
 static void peer_args_free(struct peer_args *a)
@@ -184,6 +198,12 @@ static int peer_parse_value(struct peer_args *a, enum peer_kw kw, const char *v)
 				v);
 			return -1;
 		}
+		break;
+	case KW_XLAT_SRC:
+	case KW_XLAT_DST:
+		ret = veil_parse_addr_pair(v, keywords[kw].name,
+					   kw == KW_XLAT_SRC ? &a->xlat_src : &a->xlat_dst,
+					   err, sizeof(err));
 		break;
 	case KW_COUNT:
 		break;
@@ -320,6 +340,15 @@ static void put_ports(struct nlmsghdr *nlh, const struct peer_args *a)
 	mnl_attr_nest_end(nlh, list);
 }
 
+static void put_pair(struct nlmsghdr *nlh, uint16_t from, uint16_t to,
+		     const struct veil_addr_pair *p)
+{
+	if (!p->family)
+		return;
+	mnl_attr_put(nlh, from, veil_addr_len(p->family), p->from);
+	mnl_attr_put(nlh, to, veil_addr_len(p->family), p->to);
+}
+
 /* VEIL_A_DEV_IFNAME, then one VEIL_A_DEV_PEER nest with what was given. */
 static void put_peer(struct nlmsghdr *nlh, const struct peer_args *a)
 {
@@ -349,6 +378,13 @@ static void put_peer(struct nlmsghdr *nlh, const struct peer_args *a)
 		mnl_attr_put_u16(nlh, VEIL_A_PEER_KEEPALIVE, a->keepalive);
 	if (a->val[KW_ROLE])
 		mnl_attr_put_u8(nlh, VEIL_A_PEER_ROLE, a->role);
+	if (a->val[KW_XLAT_SRC] || a->val[KW_XLAT_DST]) {
+		struct nlattr *x = mnl_attr_nest_start(nlh, VEIL_A_PEER_XLAT);
+
+		put_pair(nlh, VEIL_A_XLAT_SRC, VEIL_A_XLAT_SRC_TO, &a->xlat_src);
+		put_pair(nlh, VEIL_A_XLAT_DST, VEIL_A_XLAT_DST_TO, &a->xlat_dst);
+		mnl_attr_nest_end(nlh, x);
+	}
 	mnl_attr_nest_end(nlh, peer);
 }
 
@@ -418,6 +454,7 @@ static const enum mnl_attr_data_type peer_attr_types[VEIL_A_PEER_MAX + 1] = {
 	[VEIL_A_PEER_ROLE] = MNL_TYPE_U8,
 	[VEIL_A_PEER_KEY_PHASE] = MNL_TYPE_U8,
 	[VEIL_A_PEER_TX_COUNTER] = MNL_TYPE_U64,
+	[VEIL_A_PEER_XLAT] = MNL_TYPE_NESTED,
 };
 
 static int peer_attr_cb(const struct nlattr *attr, void *data)
@@ -447,6 +484,16 @@ static int port_attr_cb(const struct nlattr *attr, void *data)
 	uint16_t type = mnl_attr_get_type(attr);
 
 	if (type <= VEIL_A_PORT_MAX_ATTR)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int xlat_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(attr);
+
+	if (type <= VEIL_A_XLAT_MAX)
 		tb[type] = attr;
 	return MNL_CB_OK;
 }
@@ -554,6 +601,43 @@ static void print_pstats(const struct nlattr *stats)
 	veil_print_close_object();
 }
 
+/* One translation pair as "ADDR=ADDR"; -1 if absent or malformed. */
+static int format_pair(const struct nlattr *from, const struct nlattr *to, char *buf,
+		       size_t bufsz)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	uint16_t len;
+	int family;
+
+	if (!from || !to)
+		return -1;
+	len = mnl_attr_get_payload_len(from);
+	family = len == 4 ? AF_INET : len == 16 ? AF_INET6 : 0;
+	if (!family || mnl_attr_get_payload_len(to) != len ||
+	    !inet_ntop(family, mnl_attr_get_payload(from), a, sizeof(a)) ||
+	    !inet_ntop(family, mnl_attr_get_payload(to), b, sizeof(b)))
+		return -1;
+	snprintf(buf, bufsz, "%s=%s", a, b);
+	return 0;
+}
+
+static void print_xlat(const struct nlattr *nest)
+{
+	const struct nlattr *tb[VEIL_A_XLAT_MAX + 1] = { 0 };
+	char buf[2 * INET6_ADDRSTRLEN + 2];
+
+	if (mnl_attr_parse_nested(nest, xlat_attr_cb, tb) < 0)
+		return;
+	veil_print_open_object("translate");
+	veil_print_text("   ");
+	if (!format_pair(tb[VEIL_A_XLAT_SRC], tb[VEIL_A_XLAT_SRC_TO], buf, sizeof(buf)))
+		veil_print_string("src", " translate-src %s", buf);
+	if (!format_pair(tb[VEIL_A_XLAT_DST], tb[VEIL_A_XLAT_DST_TO], buf, sizeof(buf)))
+		veil_print_string("dst", " translate-dst %s", buf);
+	veil_print_text("\n");
+	veil_print_close_object();
+}
+
 static void print_peer(const char *ifname, const struct nlattr *nest)
 {
 	const struct nlattr *tb[VEIL_A_PEER_MAX + 1] = { 0 };
@@ -591,6 +675,8 @@ static void print_peer(const char *ifname, const struct nlattr *nest)
 		print_list("allowed", "allowed", "none", tb[VEIL_A_PEER_ALLOWED],
 			   format_prefix_attr);
 	print_list("ports", "ports", "any", tb[VEIL_A_PEER_PORTS], format_port_attr);
+	if (tb[VEIL_A_PEER_XLAT])
+		print_xlat(tb[VEIL_A_PEER_XLAT]);
 	if (tb[VEIL_A_PEER_LAST_RX]) {
 		ms = mnl_attr_get_u64(tb[VEIL_A_PEER_LAST_RX]);
 		veil_print_uint("last_rx_ms", NULL, ms);

@@ -227,6 +227,34 @@ int veil_format_prefix(const struct veil_prefix *p, char *buf, size_t bufsz)
 	return n < 0 || (size_t)n >= bufsz ? -1 : 0;
 }
 
+int veil_parse_addr_pair(const char *s, const char *what, struct veil_addr_pair *p, char *err,
+			 size_t errsz)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	const char *eq = strchr(s, '=');
+	int fa, fb;
+
+	memset(p, 0, sizeof(*p));
+	if (!strcmp(s, "none"))
+		return 0;
+	if (!eq || !copy_part(a, sizeof(a), s, (size_t)(eq - s)) ||
+	    !copy_part(b, sizeof(b), eq + 1, strlen(eq + 1)))
+		return fail(err, errsz, "Invalid \"%s\" \"" Q "\": expected ADDR=ADDR (two "
+			    "IPv4 or two IPv6 addresses) or none", what, s);
+	fa = inet_pton(AF_INET, a, p->from) == 1 ? AF_INET :
+	     inet_pton(AF_INET6, a, p->from) == 1 ? AF_INET6 : 0;
+	fb = inet_pton(AF_INET, b, p->to) == 1 ? AF_INET :
+	     inet_pton(AF_INET6, b, p->to) == 1 ? AF_INET6 : 0;
+	if (!fa || !fb)
+		return fail(err, errsz, "Invalid \"%s\" \"" Q "\": \"%s\" is not an IPv4 or "
+			    "IPv6 address", what, s, fa ? b : a);
+	if (fa != fb)
+		return fail(err, errsz, "Invalid \"%s\" \"" Q "\": both addresses must be of "
+			    "the same family (IPv4 to IPv4, IPv6 to IPv6)", what, s);
+	p->family = (uint16_t)fa;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	uint8_t proto;

@@ -40,6 +40,13 @@ struct veil_port_range {
 	uint16_t max;			/* >= min; 0 for ICMP */
 };
 
+/* Two addresses of one family, "FROM=TO"; family 0 for "none". */
+struct veil_addr_pair {
+	uint16_t family;
+	uint8_t from[16];
+	uint8_t to[16];
+};
+
 /* Address length of @family in bytes: 4, 16, or 0 if unknown. */
 size_t veil_addr_len(uint16_t family);
 
@@ -78,6 +85,13 @@ int veil_parse_prefix_list(const char *s, struct veil_prefix **out, size_t *n,
  * "tcp/443", "udp/53", "tcp/8000-8080", "icmp" (no port); ports 1..65535,
  * min <= max.
  */
+/*
+ * "ADDR=ADDR" (both IPv4 or both IPv6), or "none". @what names the value
+ * in the message ("translate-src").
+ */
+int veil_parse_addr_pair(const char *s, const char *what, struct veil_addr_pair *p, char *err,
+			 size_t errsz);
+
 int veil_parse_port_range(const char *s, struct veil_port_range *r, char *err, size_t errsz);
 /* "tcp/443", "tcp/8000-8080", "icmp"; other protocols as "proto-N/...". */
 int veil_format_port_range(const struct veil_port_range *r, char *buf, size_t bufsz);
