@@ -183,11 +183,11 @@ check "the server sees the client's IPv6 endpoint" \
 	test "$(pstat "$nsS" 2 endpoint)" = "[2001:db8::1]:4500"
 
 # Keepalives: an idle tunnel sends empty authenticated packets.
-slowwait 10 sh -c "[ \$(veil -n $nsS -j peer show dev veil0 id 4 | jq .[0].last_rx_ms) -gt 1500 ]"
+slowwait 15 sh -c "[ \$(veil -n $nsS -j peer show dev veil0 id 4 | jq .[0].last_rx_ms) -gt 2500 ]"
 rx=$(pstat "$nsS" 4 stats.rx_packets)
 veil -n "$nsD" peer set dev veil0 id 3 keepalive 1
 check "keepalives refresh an idle tunnel's last receive time" \
-	slowwait 6 sh -c "[ \$(veil -n $nsS -j peer show dev veil0 id 4 | jq .[0].last_rx_ms) -lt 1000 ]"
+	slowwait 10 sh -c "[ \$(veil -n $nsS -j peer show dev veil0 id 4 | jq .[0].last_rx_ms) -lt 2000 ]"
 check "and deliver no packet" test "$(pstat "$nsS" 4 stats.rx_packets)" = "$rx"
 
 # Key exhaustion: a rekey event past rekey_after, no sending past reject_after.
