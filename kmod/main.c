@@ -8,6 +8,7 @@
 #include <uapi/linux/veil.h>
 
 #include "device.h"
+#include "dns.h"
 #include "netlink.h"
 
 #define VEIL_VERSION "0.1.0"
@@ -20,6 +21,10 @@ static int __init veil_init(void)
 	if (err)
 		goto err_device;
 
+	err = veil_dns_init();
+	if (err)
+		goto err_dns;
+
 	err = veil_genl_init();
 	if (err)
 		goto err_genl;
@@ -28,6 +33,8 @@ static int __init veil_init(void)
 	return 0;
 
 err_genl:
+	veil_dns_uninit();
+err_dns:
 	veil_device_uninit();
 err_device:
 	return err;
@@ -36,6 +43,7 @@ err_device:
 static void __exit veil_exit(void)
 {
 	veil_genl_uninit();
+	veil_dns_uninit();
 	veil_device_uninit();
 }
 

@@ -12,6 +12,7 @@
 #include "compat.h"
 #include "device.h"
 #include "netlink.h"
+#include "dns.h"
 #include "peer.h"
 #include "socket.h"
 
@@ -913,6 +914,62 @@ static const struct genl_small_ops veil_genl_ops[] = {
 	},
 };
 
+static const struct nla_policy veil_dns_policy[VEIL_A_DNS_MAX + 1] = {
+	/* The final dot is allowed: one more than the longest name. */
+	[VEIL_A_DNS_ZONE]	= { .type = NLA_NUL_STRING, .len = VEIL_DNS_NAME_MAX + 1 },
+	[VEIL_A_DNS_NAME]	= { .type = NLA_NUL_STRING, .len = VEIL_DNS_NAME_MAX + 1 },
+	[VEIL_A_DNS_ADDRS]	= { .type = NLA_NESTED },
+	[VEIL_A_DNS_NXDOMAIN]	= { .type = NLA_FLAG },
+	[VEIL_A_DNS_TTL]	= { .type = NLA_U32 },
+};
+
+/* DNS commands take their own attribute set. */
+static const struct genl_ops veil_genl_dns_ops[] = {
+	{
+		.cmd	= VEIL_CMD_ZONE_ADD,
+		.doit	= veil_nl_zone_add_doit,
+		.policy	= veil_dns_policy,
+		.maxattr = VEIL_A_DNS_MAX,
+		.flags	= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd	= VEIL_CMD_ZONE_DEL,
+		.doit	= veil_nl_zone_del_doit,
+		.policy	= veil_dns_policy,
+		.maxattr = VEIL_A_DNS_MAX,
+		.flags	= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd	= VEIL_CMD_ZONE_GET,
+		.dumpit	= veil_nl_zone_get_dumpit,
+		.policy	= veil_dns_policy,
+		.maxattr = VEIL_A_DNS_MAX,
+		.flags	= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd	= VEIL_CMD_CACHE_ADD,
+		.doit	= veil_nl_cache_add_doit,
+		.policy	= veil_dns_policy,
+		.maxattr = VEIL_A_DNS_MAX,
+		.flags	= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd	= VEIL_CMD_CACHE_DEL,
+		.doit	= veil_nl_cache_del_doit,
+		.policy	= veil_dns_policy,
+		.maxattr = VEIL_A_DNS_MAX,
+		.flags	= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd	= VEIL_CMD_CACHE_GET,
+		.doit	= veil_nl_cache_get_doit,
+		.dumpit	= veil_nl_cache_get_dumpit,
+		.policy	= veil_dns_policy,
+		.maxattr = VEIL_A_DNS_MAX,
+		.flags	= GENL_ADMIN_PERM,
+	},
+};
+
 static const struct genl_multicast_group veil_genl_mcgrps[] = {
 	{ .name = VEIL_GENL_MCGRP_EVENTS },
 };
@@ -982,9 +1039,16 @@ static struct genl_family veil_genl_family __ro_after_init = {
 	.module		= THIS_MODULE,
 	.small_ops	= veil_genl_ops,
 	.n_small_ops	= ARRAY_SIZE(veil_genl_ops),
+	.ops		= veil_genl_dns_ops,
+	.n_ops		= ARRAY_SIZE(veil_genl_dns_ops),
 	.mcgrps		= veil_genl_mcgrps,
 	.n_mcgrps	= ARRAY_SIZE(veil_genl_mcgrps),
 };
+
+void *veil_nl_msg_put(struct sk_buff *skb, u32 portid, u32 seq, int flags, u8 cmd)
+{
+	return genlmsg_put(skb, portid, seq, &veil_genl_family, flags, cmd);
+}
 
 int __init veil_genl_init(void)
 {

@@ -4,11 +4,14 @@
 
 #include <linux/types.h>
 
+struct sk_buff;
+
 int veil_genl_init(void);
 void veil_genl_uninit(void);
 
 struct veil_peer;
 void veil_nl_notify_endpoint(struct veil_peer *peer);
 void veil_nl_notify_rekey(struct veil_peer *peer, u64 counter);
+void *veil_nl_msg_put(struct sk_buff *skb, u32 portid, u32 seq, int flags, u8 cmd);
 
 #endif /* _VEIL_NETLINK_H */

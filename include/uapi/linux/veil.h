@@ -84,6 +84,19 @@
  * @VEIL_CMD_EVENT_REKEY: event: a tunnel's tx key has sent
  *	%VEIL_A_PEER_TX_COUNTER packets and needs replacing before the hard
  *	limit, where sending stops. Sent once per key.
+ * @VEIL_CMD_ZONE_ADD: add the secure zone %VEIL_A_DNS_ZONE to the caller's
+ *	network namespace (attributes of &enum veil_a_dns from here on).
+ * @VEIL_CMD_ZONE_DEL: remove the secure zone %VEIL_A_DNS_ZONE and every
+ *	cache entry inside it.
+ * @VEIL_CMD_ZONE_GET: dump: every secure zone, one %VEIL_A_DNS_ZONE per
+ *	message.
+ * @VEIL_CMD_CACHE_ADD: cache an answer for %VEIL_A_DNS_NAME (inside a
+ *	zone): %VEIL_A_DNS_ADDRS, or %VEIL_A_DNS_NXDOMAIN, for
+ *	%VEIL_A_DNS_TTL seconds. Replaces what was cached for the name.
+ * @VEIL_CMD_CACHE_DEL: forget %VEIL_A_DNS_NAME, or without it every entry.
+ * @VEIL_CMD_CACHE_GET: do: the entry of %VEIL_A_DNS_NAME; dump: every live
+ *	entry. Replies carry the name, addresses or NXDOMAIN, the TTL given
+ *	and %VEIL_A_DNS_EXPIRES.
  */
 enum veil_cmd {
 	VEIL_CMD_UNSPEC,
@@ -96,6 +109,12 @@ enum veil_cmd {
 	VEIL_CMD_KEY_SWAP,
 	VEIL_CMD_EVENT_ENDPOINT,
 	VEIL_CMD_EVENT_REKEY,
+	VEIL_CMD_ZONE_ADD,
+	VEIL_CMD_ZONE_DEL,
+	VEIL_CMD_ZONE_GET,
+	VEIL_CMD_CACHE_ADD,
+	VEIL_CMD_CACHE_DEL,
+	VEIL_CMD_CACHE_GET,
 
 	__VEIL_CMD_MAX
 };
@@ -316,5 +335,39 @@ enum veil_a_pstats {
 	__VEIL_A_PSTATS_MAX
 };
 #define VEIL_A_PSTATS_MAX (__VEIL_A_PSTATS_MAX - 1)
+
+/* Limits of the DNS tables, per network namespace. */
+#define VEIL_DNS_MAX_ZONES	16384
+#define VEIL_DNS_MAX_ADDRS	8	/* per family and name */
+#define VEIL_DNS_MAX_TTL	86400
+
+/**
+ * enum veil_a_dns - attributes of the DNS commands (top level)
+ *
+ * Names are in presentation form, ASCII, without the final dot, compared
+ * without regard to case: "web.corp.example". Labels are 1..63 letters,
+ * digits, hyphens or underscores; a name is at most 253 characters.
+ *
+ * @VEIL_A_DNS_ZONE: string, a secure zone: the name and every name below it
+ * @VEIL_A_DNS_NAME: string, a name inside a secure zone
+ * @VEIL_A_DNS_ADDRS: nested, the name's addresses: binary attributes of 4
+ *	(IPv4) or 16 (IPv6) bytes, their type ignored; at most
+ *	%VEIL_DNS_MAX_ADDRS of each family
+ * @VEIL_A_DNS_NXDOMAIN: flag, the name does not exist (a negative entry)
+ * @VEIL_A_DNS_TTL: u32, seconds the answer may be cached (1..%VEIL_DNS_MAX_TTL)
+ * @VEIL_A_DNS_EXPIRES: u32, seconds the entry has left (reply only)
+ */
+enum veil_a_dns {
+	VEIL_A_DNS_UNSPEC,
+	VEIL_A_DNS_ZONE,
+	VEIL_A_DNS_NAME,
+	VEIL_A_DNS_ADDRS,
+	VEIL_A_DNS_NXDOMAIN,
+	VEIL_A_DNS_TTL,
+	VEIL_A_DNS_EXPIRES,
+
+	__VEIL_A_DNS_MAX
+};
+#define VEIL_A_DNS_MAX (__VEIL_A_DNS_MAX - 1)
 
 #endif /* _UAPI_LINUX_VEIL_H */

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _VEIL_DNS_H
+#define _VEIL_DNS_H
+
+#include <linux/in6.h>
+#include <linux/types.h>
+#include <uapi/linux/veil.h>
+
+struct net;
+struct sk_buff;
+struct genl_info;
+struct netlink_callback;
+
+/* Longest name in presentation form, without the final dot. */
+#define VEIL_DNS_NAME_MAX	253
+
+/**
+ * struct veil_dns_answer - what the cache holds for one name
+ * @negative: the name does not exist (NXDOMAIN)
+ * @ttl: seconds left, at least 1
+ * @n4: number of @a4 in use
+ * @n6: number of @a6 in use
+ */
+struct veil_dns_answer {
+	bool negative;
+	u32 ttl;
+	u8 n4, n6;
+	__be32 a4[VEIL_DNS_MAX_ADDRS];
+	struct in6_addr a6[VEIL_DNS_MAX_ADDRS];
+};
+
+int veil_dns_init(void);
+void veil_dns_uninit(void);
+
+/*
+ * Lookups for the DNS hook, under RCU. @name is lowercase presentation
+ * form of @len bytes.
+ */
+bool veil_dns_in_zone(struct net *net, const char *name, size_t len);
+bool veil_dns_cache_get(struct net *net, const char *name, size_t len,
+			struct veil_dns_answer *ans);
+
+/* Netlink handlers (netlink.c holds the family and its operations). */
+int veil_nl_zone_add_doit(struct sk_buff *skb, struct genl_info *info);
+int veil_nl_zone_del_doit(struct sk_buff *skb, struct genl_info *info);
+int veil_nl_zone_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+int veil_nl_cache_add_doit(struct sk_buff *skb, struct genl_info *info);
+int veil_nl_cache_del_doit(struct sk_buff *skb, struct genl_info *info);
+int veil_nl_cache_get_doit(struct sk_buff *skb, struct genl_info *info);
+int veil_nl_cache_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+
+#endif /* _VEIL_DNS_H */
