@@ -30,5 +30,7 @@ bool veil_cli_ifname_ok(const char *name);
 int do_link(int argc, char **argv);
 int do_monitor(int argc, char **argv);
 int do_peer(int argc, char **argv);
+int do_zone(int argc, char **argv);
+int do_cache(int argc, char **argv);
 
 #endif /* VEIL_CLI_H */

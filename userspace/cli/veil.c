@@ -28,6 +28,8 @@ static const struct {
 } objects[] = {
 	{ "link", do_link },
 	{ "peer", do_peer },
+	{ "zone", do_zone },
+	{ "cache", do_cache },
 	{ "monitor", do_monitor },
 	{ "help", do_help },
 };
@@ -36,7 +38,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: veil [ OPTIONS ] OBJECT { COMMAND | help }\n"
-		"where  OBJECT := { link | peer | monitor | help }\n"
+		"where  OBJECT := { link | peer | zone | cache | monitor | help }\n"
 		"       OPTIONS := { -V[ersion] | -j[son] | -p[retty] | -n[etns] NAME |\n"
 		"                    -h[elp] }\n");
 }
