@@ -853,6 +853,11 @@ static int veil_nl_peer_get_dumpit(struct sk_buff *skb, struct netlink_callback 
 		dev = dev_get_by_index(sock_net(skb->sk), cb->args[0]);
 		if (!dev)
 			return 0;	/* gone meanwhile: the dump ends */
+		if (!veil_dev_is_veil(dev)) {
+			/* Replaced by another device with the same index. */
+			dev_put(dev);
+			return 0;
+		}
 	}
 	vd = netdev_priv(dev);
 	mutex_lock(&vd->lock);
