@@ -53,7 +53,7 @@ struct veil_dns_entry {
 	struct rcu_head rcu;
 	unsigned long expires;
 	u32 ttl;
-	struct veil_dns_answer ans;
+	struct veil_dns_cached ans;
 	u8 len;
 	char name[];
 };
@@ -106,7 +106,7 @@ static u32 veil_name_hash(const char *name, size_t len)
 
 /*
  * Check a name given by an administrator and lowercase it into @out
- * (VEIL_DNS_NAME_MAX + 1 bytes). Returns its label count, or a negative
+ * (VEIL_DNS_TEXT_NAME_MAX + 1 bytes). Returns its label count, or a negative
  * errno with @why set.
  */
 static int veil_dns_name_norm(const char *s, char *out, const char **why)
@@ -120,7 +120,7 @@ static int veil_dns_name_norm(const char *s, char *out, const char **why)
 		*why = VEIL_MSG("the name is empty (the root cannot be a secure zone)");
 		return -EINVAL;
 	}
-	if (n > VEIL_DNS_NAME_MAX) {
+	if (n > VEIL_DNS_TEXT_NAME_MAX) {
 		*why = VEIL_MSG("the name is longer than 253 characters");
 		return -EINVAL;
 	}
@@ -211,7 +211,7 @@ static u32 veil_cache_left(const struct veil_dns_entry *e)
 }
 
 bool veil_dns_cache_get(struct net *net, const char *name, size_t len,
-			struct veil_dns_answer *ans)
+			struct veil_dns_cached *ans)
 {
 	struct veil_dns_entry *e = veil_cache_find(veil_dns_net(net), name, len);
 	u32 left;
@@ -367,7 +367,7 @@ static void veil_zone_update_labels(struct veil_dns_net *dn)
 int veil_nl_zone_add_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct veil_dns_net *dn = veil_dns_net(genl_info_net(info));
-	char name[VEIL_DNS_NAME_MAX + 1];
+	char name[VEIL_DNS_TEXT_NAME_MAX + 1];
 	struct veil_zone *z;
 	int labels, err = 0;
 	size_t len;
@@ -406,7 +406,7 @@ out:
 int veil_nl_zone_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct veil_dns_net *dn = veil_dns_net(genl_info_net(info));
-	char name[VEIL_DNS_NAME_MAX + 1];
+	char name[VEIL_DNS_TEXT_NAME_MAX + 1];
 	struct veil_zone *z;
 	int labels, err = 0;
 	size_t len;
@@ -466,7 +466,7 @@ int veil_nl_zone_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 int veil_nl_cache_add_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct veil_dns_net *dn = veil_dns_net(genl_info_net(info));
-	char name[VEIL_DNS_NAME_MAX + 1];
+	char name[VEIL_DNS_TEXT_NAME_MAX + 1];
 	struct veil_dns_entry *e, *old;
 	struct nlattr *a, *addrs = info->attrs[VEIL_A_DNS_ADDRS];
 	bool neg = nla_get_flag(info->attrs[VEIL_A_DNS_NXDOMAIN]);
@@ -547,7 +547,7 @@ err:
 int veil_nl_cache_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct veil_dns_net *dn = veil_dns_net(genl_info_net(info));
-	char name[VEIL_DNS_NAME_MAX + 1];
+	char name[VEIL_DNS_TEXT_NAME_MAX + 1];
 	struct veil_dns_entry *e;
 	int labels, err = 0;
 
@@ -611,7 +611,7 @@ err:
 int veil_nl_cache_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct veil_dns_net *dn = veil_dns_net(genl_info_net(info));
-	char name[VEIL_DNS_NAME_MAX + 1];
+	char name[VEIL_DNS_TEXT_NAME_MAX + 1];
 	struct veil_dns_entry *e;
 	struct sk_buff *msg;
 	int labels, err;

@@ -12,16 +12,16 @@ struct genl_info;
 struct netlink_callback;
 
 /* Longest name in presentation form, without the final dot. */
-#define VEIL_DNS_NAME_MAX	253
+#define VEIL_DNS_TEXT_NAME_MAX	253
 
 /**
- * struct veil_dns_answer - what the cache holds for one name
+ * struct veil_dns_cached - what the cache holds for one name
  * @negative: the name does not exist (NXDOMAIN)
  * @ttl: seconds left, at least 1
  * @n4: number of @a4 in use
  * @n6: number of @a6 in use
  */
-struct veil_dns_answer {
+struct veil_dns_cached {
 	bool negative;
 	u32 ttl;
 	u8 n4, n6;
@@ -38,7 +38,7 @@ void veil_dns_uninit(void);
  */
 bool veil_dns_in_zone(struct net *net, const char *name, size_t len);
 bool veil_dns_cache_get(struct net *net, const char *name, size_t len,
-			struct veil_dns_answer *ans);
+			struct veil_dns_cached *ans);
 
 /* Netlink handlers (netlink.c holds the family and its operations). */
 int veil_nl_zone_add_doit(struct sk_buff *skb, struct genl_info *info);

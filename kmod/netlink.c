@@ -921,8 +921,8 @@ static const struct genl_small_ops veil_genl_ops[] = {
 
 static const struct nla_policy veil_dns_policy[VEIL_A_DNS_MAX + 1] = {
 	/* The final dot is allowed: one more than the longest name. */
-	[VEIL_A_DNS_ZONE]	= { .type = NLA_NUL_STRING, .len = VEIL_DNS_NAME_MAX + 1 },
-	[VEIL_A_DNS_NAME]	= { .type = NLA_NUL_STRING, .len = VEIL_DNS_NAME_MAX + 1 },
+	[VEIL_A_DNS_ZONE]	= { .type = NLA_NUL_STRING, .len = VEIL_DNS_TEXT_NAME_MAX + 1 },
+	[VEIL_A_DNS_NAME]	= { .type = NLA_NUL_STRING, .len = VEIL_DNS_TEXT_NAME_MAX + 1 },
 	[VEIL_A_DNS_ADDRS]	= { .type = NLA_NESTED },
 	[VEIL_A_DNS_NXDOMAIN]	= { .type = NLA_FLAG },
 	[VEIL_A_DNS_TTL]	= { .type = NLA_U32 },
