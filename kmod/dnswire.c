@@ -591,9 +591,10 @@ static int put_records(u8 *out, size_t *pos, size_t end, u16 qtype,
 	return i;
 }
 
-static int check_answer(const struct veil_dns_answer *a, u16 qtype, bool opt)
+static int check_answer(const struct veil_dns_answer *a, u16 qtype, u16 qclass, bool opt)
 {
-	if (a->naddrs && (!addr_len(qtype) || !a->addrs || a->naddrs > 0xffff))
+	if (a->naddrs && (!addr_len(qtype) || qclass != VEIL_DNS_CLASS_IN || !a->addrs ||
+			  a->naddrs > 0xffff))
 		return VEIL_DNS_INVALID;
 	if (a->rcode > VEIL_DNS_RCODE_MAX || (a->rcode > 15 && !opt))
 		return VEIL_DNS_INVALID;
@@ -622,7 +623,7 @@ int veil_dns_build_answer(const u8 *pkt, const struct veil_dns_query *q,
 	unsigned int i;
 	int n;
 
-	n = check_answer(a, q->qtype, opt);
+	n = check_answer(a, q->qtype, q->qclass, opt);
 	if (n)
 		return n;
 	if (!q->name.len || qlen < (size_t)q->name.len + 4 || qlen > VEIL_DNS_NAME_MAX + 4)
@@ -811,7 +812,7 @@ int veil_dns_build_cname_answer(const u8 *pkt, size_t len,
 	u16 flags;
 	int n;
 
-	n = check_answer(a, r->qtype, opt_len);
+	n = check_answer(a, r->qtype, r->qclass, opt_len);
 	if (n)
 		return n;
 	if (links > r->chain_len || r->chain_len > VEIL_DNS_CHAIN_MAX || len > 0xffff ||

@@ -315,7 +315,8 @@ int veil_dns_parse_query(const u8 *pkt, size_t len, struct veil_dns_query *q);
  *
  * Return: the length of the response, VEIL_DNS_NOSPACE if @size cannot hold
  * it even truncated, VEIL_DNS_INVALID if addresses are given for a question
- * type other than A or AAAA or @a->rcode needs an OPT the answer lacks.
+ * other than class IN, type A or AAAA, or @a->rcode needs an OPT the answer
+ * lacks.
  */
 int veil_dns_build_answer(const u8 *pkt, const struct veil_dns_query *q,
 			  const struct veil_dns_answer *a, u8 *out, size_t size);
