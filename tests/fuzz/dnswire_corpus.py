@@ -37,8 +37,8 @@ def opt(size=1232, ttl=0, options=b""):
     return b"\0" + struct.pack(">HHIH", 41, size, ttl, len(options)) + options
 
 
-def question(dotted, qtype=1):
-    return name(dotted) + struct.pack(">HH", qtype, 1)
+def question(dotted, qtype=1, qclass=1):
+    return name(dotted) + struct.pack(">HH", qtype, qclass)
 
 
 seeds = {
@@ -52,6 +52,8 @@ seeds = {
     "q-aaaa-badvers": hdr(7, 0x100, 1, 0, 0, 1) + question("a.corp.scom", 28) + opt(1232, 1 << 16),
     "q-two-opt": hdr(7, 0x100, 1, 0, 0, 2) + question("a.corp.scom") + opt() + opt(),
     "q-max-name": hdr(8, 0, 1, 0, 0, 0) + question(".".join(["x"] * 127)),
+    # Ends in 0x00, so the fuzzer takes the root as the zone (a harness bug once).
+    "q-127-labels-root-zone": hdr(8, 0, 1, 0, 0, 0) + question(".".join(["x"] * 127), 1, 256),
     "q-label-64": hdr(8, 0, 1, 0, 0, 0) + question("a" * 64 + ".scom"),
     "q-qdcount-2": hdr(9, 0, 2, 0, 0, 0) + question("a.scom") + question("b.scom"),
     "q-pointer": hdr(9, 0, 1, 0, 0, 0) + b"\x03www" + ptr(12) + b"\0\1\0\1",

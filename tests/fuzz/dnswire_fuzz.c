@@ -42,7 +42,7 @@ static void fuzz_query(const u8 *pkt, size_t len, u8 knob)
 	struct veil_dns_response r;
 	struct veil_dns_name zone;
 	struct veil_dns_query q;
-	size_t size;
+	size_t size, start;
 	int n, st;
 
 	st = veil_dns_parse_query(pkt, len, &q);
@@ -53,14 +53,12 @@ static void fuzz_query(const u8 *pkt, size_t len, u8 knob)
 
 	/* The zone: the question's last (knob % 4) labels. */
 	n = q.name.labels < (knob & 3) ? q.name.labels : (knob & 3);
-	zone.len = q.name.len - q.name.off[q.name.labels - n];
-	if (!n)
-		zone.len = 1;
-	memcpy(zone.wire, q.name.wire + (n ? q.name.off[q.name.labels - n] : q.name.len - 1),
-	       zone.len);
+	start = n ? q.name.off[q.name.labels - n] : q.name.len - 1u;
+	zone.len = q.name.len - start;
 	zone.labels = n;
+	memcpy(zone.wire, q.name.wire + start, zone.len);
 	for (int i = 0; i < n; i++)
-		zone.off[i] = q.name.off[q.name.labels - n + i] - q.name.off[q.name.labels - n];
+		zone.off[i] = q.name.off[q.name.labels - n + i] - start;
 	ASSERT(veil_dns_name_in_zone(&q.name, &zone));
 
 	a.rcode = rcodes[(knob >> 2) % 6];
