@@ -36,6 +36,7 @@ static int veil_dev_init(struct net_device *dev)
 	mutex_init(&vd->lock);
 	hash_init(vd->peers);
 	hash_init(vd->allowed);
+	veil_socket_init_dev(vd);
 	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
 	if (!dev->tstats)
 		return -ENOMEM;
