@@ -48,6 +48,7 @@ static int veil_send4(struct veil_peer *peer, struct sk_buff *skb, const struct 
 	if (!rt) {
 		struct flowi4 fl4 = {
 			.daddr		= ep->sin_addr.s_addr,
+			.saddr		= inet_sk(sk)->inet_saddr,	/* an adopted socket's */
 			.fl4_dport	= ep->sin_port,
 			.fl4_sport	= htons(vd->port),
 			.flowi4_proto	= IPPROTO_UDP,
@@ -83,6 +84,7 @@ static int veil_send6(struct veil_peer *peer, struct sk_buff *skb, const struct 
 	if (!dst) {
 		struct flowi6 fl6 = {
 			.daddr		= ep->sin6_addr,
+			.saddr		= sk->sk_v6_rcv_saddr,
 			.fl6_dport	= ep->sin6_port,
 			.fl6_sport	= htons(vd->port),
 			.flowi6_proto	= IPPROTO_UDP,
