@@ -54,6 +54,8 @@ static void veil_dev_uninit(struct net_device *dev)
 	struct veil_device *vd = netdev_priv(dev);
 
 	mutex_lock(&vd->lock);
+	/* A DEV_SET that held the device before it went must not reopen. */
+	vd->dead = true;
 	veil_socket_close(vd);
 	mutex_unlock(&vd->lock);
 	gro_cells_destroy(&vd->gro);

@@ -29,6 +29,8 @@ struct veil_adopted;
  * @sock_gone: runs when the daemon closes @adopted (socket.c)
  * @port: UDP port of the sockets, 0 when there are none (written under
  *	@lock)
+ * @dead: the device is being unregistered: it takes no new socket (under
+ *	@lock)
  * @peers: tunnels by receiver index (RCU, written under @lock)
  * @allowed: allowed inner prefixes by masked address (RCU, under @lock)
  * @lens4: bit N set when some IPv4 prefix of length N exists (under @lock)
@@ -45,6 +47,7 @@ struct veil_device {
 	struct veil_adopted *adopted;
 	struct work_struct sock_gone;
 	u16 port;
+	bool dead;
 	DECLARE_HASHTABLE(peers, VEIL_PEER_HASH_BITS);
 	DECLARE_HASHTABLE(allowed, VEIL_ALLOWED_HASH_BITS);
 	u64 lens4;

@@ -128,7 +128,9 @@ static void veil_sock_gone(struct work_struct *work)
 	mutex_lock(&vd->lock);
 	/* It may have been replaced or detached since. */
 	if (vd->adopted && sock_flag(vd->adopted->sk, SOCK_DEAD)) {
-		netdev_info(vd->dev, "adopted UDP socket closed by its owner: tunnels removed\n");
+		if (vd->npeers)
+			netdev_info(vd->dev, "adopted UDP socket closed by its owner: %u tunnels removed\n",
+				    vd->npeers);
 		veil_socket_close(vd);
 	}
 	mutex_unlock(&vd->lock);
@@ -231,6 +233,10 @@ int veil_socket_open(struct veil_device *vd, u16 port, struct netlink_ext_ack *e
 	int err;
 
 	lockdep_assert_held(&vd->lock);
+	if (vd->dead) {
+		NL_SET_ERR_MSG_MOD(extack, "the device is being deleted");
+		return -ENODEV;
+	}
 	if (port == vd->port && !vd->adopted)
 		return 0;
 	err = veil_sock_create(vd, AF_INET, port, &s4);
@@ -317,6 +323,10 @@ int veil_socket_adopt(struct veil_device *vd, struct socket *sock, struct netlin
 	int err;
 
 	lockdep_assert_held(&vd->lock);
+	if (vd->dead) {
+		NL_SET_ERR_MSG_MOD(extack, "the device is being deleted");
+		return -ENODEV;
+	}
 	if (vd->adopted && vd->adopted->sk == sk)
 		return 0;	/* already this device's socket */
 	a = kzalloc(sizeof(*a), GFP_KERNEL);
