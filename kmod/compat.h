@@ -28,6 +28,17 @@ static inline void veil_compat_set_netns_local(struct net_device *dev)
 #endif
 }
 
+/* 6.6 turned the inet_sock bit fields into atomic flags. */
+#include <net/inet_sock.h>
+static inline void veil_compat_set_mc_loop(struct sock *sk)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	inet_set_bit(MC_LOOP, sk);
+#else
+	inet_sk(sk)->mc_loop = 1;
+#endif
+}
+
 /* 6.6 indexes devices in an xarray and dumps walk it by ifindex. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
 #define VEIL_HAVE_NETDEV_DUMP 1

@@ -36,6 +36,7 @@ static int veil_dev_init(struct net_device *dev)
 	mutex_init(&vd->lock);
 	hash_init(vd->peers);
 	hash_init(vd->allowed);
+	veil_socket_init_dev(vd);
 	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
 	if (!dev->tstats)
 		return -ENOMEM;
@@ -53,6 +54,8 @@ static void veil_dev_uninit(struct net_device *dev)
 	struct veil_device *vd = netdev_priv(dev);
 
 	mutex_lock(&vd->lock);
+	/* A DEV_SET that held the device before it went must not reopen. */
+	vd->dead = true;
 	veil_socket_close(vd);
 	mutex_unlock(&vd->lock);
 	gro_cells_destroy(&vd->gro);

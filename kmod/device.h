@@ -5,8 +5,11 @@
 #include <linux/hashtable.h>
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
+#include <linux/workqueue.h>
 #include <net/gro_cells.h>
 #include <net/sock.h>
+
+struct veil_adopted;
 
 #define VEIL_PEER_HASH_BITS	8
 #define VEIL_ALLOWED_HASH_BITS	10
@@ -16,11 +19,18 @@
  * @dev: the net_device this is the private part of
  * @lock: serializes configuration (sockets, peers); the data path only
  *	reads, under RCU
- * @sock4: IPv4 UDP socket (RCU, written under @lock)
- * @sock6: IPv6 UDP socket, or NULL (RCU, written under @lock)
+ * @sock4: socket sending and receiving over IPv4, or NULL (RCU, written
+ *	under @lock). For a dual-stack adopted socket, the same as @sock6.
+ * @sock6: socket for IPv6, or NULL (RCU, written under @lock)
  * @own_sock: the sockets were opened by the module, not adopted from a
  *	daemon: nothing but veil data is expected on them
- * @port: UDP port of the sockets, 0 when there are none (under @lock)
+ * @adopted: the daemon's socket when @sock4/@sock6 is one, else NULL
+ *	(written under @lock)
+ * @sock_gone: runs when the daemon closes @adopted (socket.c)
+ * @port: UDP port of the sockets, 0 when there are none (written under
+ *	@lock)
+ * @dead: the device is being unregistered: it takes no new socket (under
+ *	@lock)
  * @peers: tunnels by receiver index (RCU, written under @lock)
  * @allowed: allowed inner prefixes by masked address (RCU, under @lock)
  * @lens4: bit N set when some IPv4 prefix of length N exists (under @lock)
@@ -34,7 +44,10 @@ struct veil_device {
 	struct sock __rcu *sock4;
 	struct sock __rcu *sock6;
 	bool own_sock;
+	struct veil_adopted *adopted;
+	struct work_struct sock_gone;
 	u16 port;
+	bool dead;
 	DECLARE_HASHTABLE(peers, VEIL_PEER_HASH_BITS);
 	DECLARE_HASHTABLE(allowed, VEIL_ALLOWED_HASH_BITS);
 	u64 lens4;

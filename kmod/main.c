@@ -10,12 +10,17 @@
 #include "device.h"
 #include "dns.h"
 #include "netlink.h"
+#include "socket.h"
 
 #define VEIL_VERSION "0.1.0"
 
 static int __init veil_init(void)
 {
 	int err;
+
+	err = veil_socket_init();
+	if (err)
+		goto err_socket;
 
 	err = veil_device_init();
 	if (err)
@@ -37,6 +42,8 @@ err_genl:
 err_dns:
 	veil_device_uninit();
 err_device:
+	veil_socket_uninit();
+err_socket:
 	return err;
 }
 
@@ -45,6 +52,7 @@ static void __exit veil_exit(void)
 	veil_genl_uninit();
 	veil_dns_uninit();
 	veil_device_uninit();
+	veil_socket_uninit();
 }
 
 module_init(veil_init);

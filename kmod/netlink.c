@@ -3,6 +3,7 @@
  * The "veil" generic netlink family. The UAPI header documents every
  * command and attribute; this file validates requests and fills replies.
  */
+#include <linux/net.h>
 #include <linux/netdevice.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
@@ -56,7 +57,9 @@ static const struct nla_policy veil_dev_policy[VEIL_A_DEV_MAX + 1] = {
 	[VEIL_A_DEV_IFINDEX]	= NLA_POLICY_MIN(NLA_U32, 1),
 	[VEIL_A_DEV_IFNAME]	= { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
 	[VEIL_A_DEV_LISTEN_PORT] = { .type = NLA_U16 },
+	[VEIL_A_DEV_SOCK_FD]	= { .type = NLA_U32 },
 	[VEIL_A_DEV_PEER]	= NLA_POLICY_NESTED(veil_peer_policy),
+	/* Reply only, refused in requests: MTU, STATS, PEER_COUNT, SOCK_ADOPTED. */
 };
 
 /*
@@ -151,6 +154,7 @@ static int veil_nl_fill_dev(struct sk_buff *skb, struct net_device *dev, u32 por
 	    nla_put_u32(skb, VEIL_A_DEV_MTU, READ_ONCE(dev->mtu)) ||
 	    nla_put_u16(skb, VEIL_A_DEV_LISTEN_PORT, READ_ONCE(vd->port)) ||
 	    nla_put_u32(skb, VEIL_A_DEV_PEER_COUNT, READ_ONCE(vd->npeers)) ||
+	    nla_put_u8(skb, VEIL_A_DEV_SOCK_ADOPTED, !!READ_ONCE(vd->adopted)) ||
 	    veil_nl_put_stats(skb, dev)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -234,16 +238,39 @@ static int veil_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *
 
 static int veil_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct nlattr *fd_attr = info->attrs[VEIL_A_DEV_SOCK_FD];
+	struct socket *sock = NULL;
 	struct veil_device *vd;
 	struct net_device *dev;
 	int err = 0;
 
+	if (fd_attr && info->attrs[VEIL_A_DEV_LISTEN_PORT]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, fd_attr,
+				    "give a listen port or a socket to adopt, not both");
+		return -EINVAL;
+	}
 	dev = veil_nl_get_dev(genl_info_net(info), info->attrs, info->extack);
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
+	if (fd_attr) {
+		/* The descriptor is the caller's: look it up in its context. */
+		sock = sockfd_lookup((int)nla_get_u32(fd_attr), &err);
+		if (!sock) {
+			if (err == -ENOTSOCK)
+				NL_SET_ERR_MSG_ATTR(info->extack, fd_attr,
+						    "file descriptor is not a socket");
+			else
+				NL_SET_ERR_MSG_ATTR(info->extack, fd_attr,
+						    "no such open file descriptor");
+			dev_put(dev);
+			return err;
+		}
+	}
 	vd = netdev_priv(dev);
 	mutex_lock(&vd->lock);
-	if (info->attrs[VEIL_A_DEV_LISTEN_PORT]) {
+	if (sock) {
+		err = veil_socket_adopt(vd, sock, info->extack);
+	} else if (info->attrs[VEIL_A_DEV_LISTEN_PORT]) {
 		u16 port = nla_get_u16(info->attrs[VEIL_A_DEV_LISTEN_PORT]);
 
 		if (port)
@@ -252,6 +279,9 @@ static int veil_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 			veil_socket_close(vd);
 	}
 	mutex_unlock(&vd->lock);
+	/* The device holds the struct sock, never the file: the daemon owns it. */
+	if (sock)
+		sockfd_put(sock);
 	dev_put(dev);
 	return err;
 }
@@ -424,6 +454,12 @@ static int veil_nl_parse_peer(struct veil_device *vd, struct veil_peer *self, st
 		if (!c->ep.sin.sin_port) {
 			NL_SET_ERR_MSG_ATTR(extack, e, "endpoint port must not be 0");
 			err = -EINVAL;
+			goto err;
+		}
+		if (!veil_socket_carries(vd, sa->sa_family)) {
+			NL_SET_ERR_MSG_ATTR(extack, e,
+					    "the device's socket cannot send to this address family");
+			err = -EAFNOSUPPORT;
 			goto err;
 		}
 		c->set_ep = true;
@@ -614,7 +650,7 @@ static int veil_nl_peer_change(struct sk_buff *skb, struct genl_info *info, u8 c
 			err = -EINVAL;
 			break;
 		}
-		if (!rcu_access_pointer(vd->sock4)) {
+		if (!vd->port) {
 			NL_SET_ERR_MSG_MOD(info->extack,
 					   "the device has no UDP socket: set a port first");
 			err = -ENOTCONN;

@@ -65,6 +65,7 @@ static struct rtable *veil_route4(struct veil_peer *peer, struct sock *sk,
 	if (!rt) {
 		struct flowi4 fl4 = {
 			.daddr		= ep->sin_addr.s_addr,
+			.saddr		= inet_sk(sk)->inet_saddr,	/* an adopted socket's */
 			.fl4_dport	= ep->sin_port,
 			.fl4_sport	= htons(vd->port),
 			.flowi4_proto	= IPPROTO_UDP,
@@ -95,6 +96,7 @@ static struct dst_entry *veil_route6(struct veil_peer *peer, struct sock *sk,
 	if (!dst) {
 		struct flowi6 fl6 = {
 			.daddr		= ep->sin6_addr,
+			.saddr		= sk->sk_v6_rcv_saddr,
 			.fl6_dport	= ep->sin6_port,
 			.fl6_sport	= htons(vd->port),
 			.flowi6_proto	= IPPROTO_UDP,

@@ -22,6 +22,8 @@ static void usage(FILE *f)
 		"       veil link help\n"
 		"Devices are created with \"ip link add NAME type veil\".\n"
 		"PORT (0 to 65535) is the UDP port of the device's own socket; 0 closes it.\n"
+		"A daemon may instead hand the device its own UDP socket (netlink only):\n"
+		"\"show\" then says \"socket adopted\" rather than \"socket own\".\n"
 		"Opening, moving or closing the socket removes every peer of the device.\n");
 }
 
@@ -87,9 +89,16 @@ static int link_print_cb(const struct nlmsghdr *nlh, void *data)
 		veil_print_uint("mtu", " mtu %" PRIu64, mnl_attr_get_u32(a.dev[VEIL_A_DEV_MTU]));
 	if (a.dev[VEIL_A_DEV_LISTEN_PORT] &&
 	    mnl_attr_validate(a.dev[VEIL_A_DEV_LISTEN_PORT], MNL_TYPE_U16) == 0 &&
-	    mnl_attr_get_u16(a.dev[VEIL_A_DEV_LISTEN_PORT]))
+	    mnl_attr_get_u16(a.dev[VEIL_A_DEV_LISTEN_PORT])) {
 		veil_print_uint("listen_port", " listen-port %" PRIu64,
 				mnl_attr_get_u16(a.dev[VEIL_A_DEV_LISTEN_PORT]));
+		/* Whose socket: the module's own, or a daemon's it adopted. */
+		if (a.dev[VEIL_A_DEV_SOCK_ADOPTED] &&
+		    mnl_attr_validate(a.dev[VEIL_A_DEV_SOCK_ADOPTED], MNL_TYPE_U8) == 0)
+			veil_print_string("socket", " socket %s",
+					  mnl_attr_get_u8(a.dev[VEIL_A_DEV_SOCK_ADOPTED]) ?
+					  "adopted" : "own");
+	}
 	if (a.dev[VEIL_A_DEV_PEER_COUNT] &&
 	    mnl_attr_validate(a.dev[VEIL_A_DEV_PEER_COUNT], MNL_TYPE_U32) == 0)
 		veil_print_uint("peers", " peers %" PRIu64,

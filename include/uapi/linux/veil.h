@@ -60,14 +60,27 @@
  *	%VEIL_A_DEV_IFINDEX or %VEIL_A_DEV_IFNAME. dump: return every veil
  *	device of the caller's network namespace. Reply attributes: the
  *	&enum veil_a_dev set.
- * @VEIL_CMD_DEV_SET: change a device: %VEIL_A_DEV_LISTEN_PORT opens the
- *	module's own UDP socket (IPv4 and IPv6) on that port, 0 closes it.
- *	%VEIL_A_DEV_SOCK_FD (adopting a UDP socket the daemon created) is
- *	reserved and not accepted yet.
+ * @VEIL_CMD_DEV_SET: change a device's socket, with one of:
+ *	%VEIL_A_DEV_LISTEN_PORT opens the module's own UDP sockets (IPv4 and
+ *	IPv6) on that port, 0 closes the device's socket;
+ *	%VEIL_A_DEV_SOCK_FD adopts a bound UDP socket the caller created (its
+ *	file descriptor, in the caller's process). veil data (first byte
+ *	128..191) arriving on it is taken by the kernel; everything else
+ *	still reaches the caller's recv(). Closing its last descriptor removes
+ *	the device's tunnels and leaves the device without a socket. Giving
+ *	the device another socket, port 0 or deleting the device hands it
+ *	back as a plain UDP socket. Adopting the device's own socket again
+ *	changes nothing.
  *	Replacing or closing the socket removes every tunnel of the device.
+ *	Errors for %VEIL_A_DEV_SOCK_FD: %EBADF no such descriptor, %ENOTSOCK
+ *	not a socket, %EPROTONOSUPPORT not UDP over IPv4/IPv6, %EINVAL not
+ *	bound, of another network namespace than the device, or given with
+ *	%VEIL_A_DEV_LISTEN_PORT, %EBUSY already an encapsulation socket (of
+ *	this or another device, or of another tunnel such as L2TP or ESP).
  * @VEIL_CMD_PEER_NEW: add a tunnel: %VEIL_A_DEV_PEER with at least
  *	%VEIL_A_PEER_ID, %VEIL_A_PEER_REMOTE_ID, %VEIL_A_PEER_TX_KEY and
- *	%VEIL_A_PEER_RX_KEY. The device must have a socket.
+ *	%VEIL_A_PEER_RX_KEY. The device must have a socket, and one that
+ *	carries the endpoint's address family (%EAFNOSUPPORT otherwise).
  * @VEIL_CMD_PEER_SET: change a tunnel named by %VEIL_A_PEER_ID: endpoint,
  *	keys, allowed prefixes, ports, keepalive. A list attribute given
  *	replaces the whole list.
@@ -128,10 +141,16 @@ enum veil_cmd {
  * @VEIL_A_DEV_STATS: nested &enum veil_a_stats, device counters (reply only)
  * @VEIL_A_DEV_PAD: padding for 64-bit attributes
  * @VEIL_A_DEV_LISTEN_PORT: u16, UDP port of the device's socket, 0 for none
- * @VEIL_A_DEV_SOCK_FD: u32, a UDP socket file descriptor to adopt (reserved:
- *	refused as an unsupported attribute for now)
+ * @VEIL_A_DEV_SOCK_FD: u32, file descriptor of a bound UDP socket to adopt
+ *	(request only). AF_INET carries IPv4 endpoints; AF_INET6 carries
+ *	IPv6, and IPv4 too (v4-mapped) unless it is IPV6_V6ONLY or bound to a
+ *	specific IPv6 address. Packets leave from the socket's bound address
+ *	and port.
  * @VEIL_A_DEV_PEER: nested &enum veil_a_peer, one tunnel
  * @VEIL_A_DEV_PEER_COUNT: u32, number of tunnels (reply only)
+ * @VEIL_A_DEV_SOCK_ADOPTED: u8, 1 when the device's socket was adopted
+ *	with %VEIL_A_DEV_SOCK_FD, 0 when it is the module's own or there is
+ *	none (reply only)
  */
 enum veil_a_dev {
 	VEIL_A_DEV_UNSPEC,
@@ -144,6 +163,7 @@ enum veil_a_dev {
 	VEIL_A_DEV_SOCK_FD,
 	VEIL_A_DEV_PEER,
 	VEIL_A_DEV_PEER_COUNT,
+	VEIL_A_DEV_SOCK_ADOPTED,
 
 	__VEIL_A_DEV_MAX
 };
