@@ -60,12 +60,17 @@ $(B)/veil: $(CLI_OBJ) $(B)/libveil.a
 
 selftests: $(TEST_PROGS)
 
-# Unit tests build the module's plain-C files (kmod/replay.c ...) for userspace.
+# Unit tests build the module's plain-C files (kmod/replay.c, kmod/dnswire.c)
+# for userspace.
 unit: $(UNIT_PROGS)
 
 $(B)/tests/unit/replay_test: tests/unit/replay_test.c kmod/replay.c kmod/replay.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ikmod -o $@ tests/unit/replay_test.c kmod/replay.c
+
+$(B)/tests/unit/dnswire_test: tests/unit/dnswire_test.c kmod/dnswire.c kmod/dnswire.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ikmod -o $@ tests/unit/dnswire_test.c kmod/dnswire.c
 
 $(B)/tests/%: $(B)/tests/selftests/%.o $(B)/libveil.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
