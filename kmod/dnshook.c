@@ -63,9 +63,9 @@ static void veil_dns_deliver(struct net *net, struct sk_buff *skb, const struct 
 	struct dst_entry *dst;
 
 	if (f->family == AF_INET) {
+		/* No source: the output lookup wants a local one, the resolver's is not. */
 		struct flowi4 fl4 = {
 			.daddr = f->src.v4,
-			.saddr = f->dst.v4,
 			.flowi4_proto = IPPROTO_UDP,
 		};
 		struct rtable *rt = ip_route_output_key(net, &fl4);
@@ -77,7 +77,6 @@ static void veil_dns_deliver(struct net *net, struct sk_buff *skb, const struct 
 	} else {
 		struct flowi6 fl6 = {
 			.daddr = f->src.v6,
-			.saddr = f->dst.v6,
 			.flowi6_proto = IPPROTO_UDP,
 		};
 
