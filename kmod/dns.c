@@ -68,6 +68,8 @@ struct veil_dns_entry {
  * @age: answers in insertion order, for eviction
  * @ncache: number of answers
  * @gc: drops expired answers
+ * @net: the namespace
+ * @hooked: the DNS hooks are registered (while there are zones)
  */
 struct veil_dns_net {
 	struct mutex lock;
@@ -78,6 +80,8 @@ struct veil_dns_net {
 	struct list_head age;
 	unsigned int ncache;
 	struct delayed_work gc;
+	struct net *net;
+	bool hooked;
 };
 
 static unsigned int veil_dns_net_id __read_mostly;
@@ -162,32 +166,55 @@ static struct veil_zone *veil_zone_find(struct veil_dns_net *dn, const char *nam
 	return NULL;
 }
 
-/* Is @name (lowercase) a zone or below one? Caller holds RCU or dn->lock. */
-static bool veil_dns_net_in_zone(struct veil_dns_net *dn, const char *name, size_t len)
+/*
+ * The zone @name (lowercase) is in, longest first, or NULL. Caller holds
+ * RCU or dn->lock.
+ */
+static struct veil_zone *veil_dns_net_zone(struct veil_dns_net *dn, const char *name, size_t len)
 {
+	struct veil_zone *z;
 	unsigned int labels = 1, i;
 	size_t pos = 0;
 
 	if (!READ_ONCE(dn->nzones))
-		return false;
+		return NULL;
 	for (i = 0; i < len; i++)
 		labels += name[i] == '.';
 	/* Each suffix that starts at a label, longest first. */
 	for (;;) {
-		if (labels <= VEIL_DNS_MAX_LABELS && test_bit(labels, dn->zone_labels) &&
-		    veil_zone_find(dn, name + pos, len - pos))
-			return true;
+		if (labels <= VEIL_DNS_MAX_LABELS && test_bit(labels, dn->zone_labels)) {
+			z = veil_zone_find(dn, name + pos, len - pos);
+			if (z)
+				return z;
+		}
 		while (pos < len && name[pos] != '.')
 			pos++;
 		if (pos++ >= len)
-			return false;
+			return NULL;
 		labels--;
 	}
+}
+
+static bool veil_dns_net_in_zone(struct veil_dns_net *dn, const char *name, size_t len)
+{
+	return veil_dns_net_zone(dn, name, len);
 }
 
 bool veil_dns_in_zone(struct net *net, const char *name, size_t len)
 {
 	return veil_dns_net_in_zone(veil_dns_net(net), name, len);
+}
+
+/* Under RCU: the zone @name is in, its apex copied to @apex. */
+bool veil_dns_find_zone(struct net *net, const char *name, size_t len, char *apex,
+			size_t size)
+{
+	struct veil_zone *z = veil_dns_net_zone(veil_dns_net(net), name, len);
+
+	if (!z || z->len >= size)
+		return false;
+	memcpy(apex, z->name, z->len + 1);
+	return true;
 }
 
 static struct veil_dns_entry *veil_cache_find(struct veil_dns_net *dn, const char *name,
@@ -285,6 +312,7 @@ static __net_init int veil_dns_net_init(struct net *net)
 	hash_init(dn->cache);
 	INIT_LIST_HEAD(&dn->age);
 	INIT_DELAYED_WORK(&dn->gc, veil_dns_gc);
+	dn->net = net;
 	schedule_delayed_work(&dn->gc, VEIL_DNS_GC_INTERVAL);
 	return 0;
 }
@@ -298,6 +326,9 @@ static __net_exit void veil_dns_net_exit(struct net *net)
 
 	cancel_delayed_work_sync(&dn->gc);
 	mutex_lock(&dn->lock);
+	if (dn->hooked)
+		veil_dns_hooks_unregister(net);
+	dn->hooked = false;
 	veil_cache_flush(dn, NULL, 0);
 	hash_for_each_safe(dn->zones, bkt, tmp, z, node) {
 		hash_del_rcu(&z->node);
@@ -387,6 +418,14 @@ int veil_nl_zone_add_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOSPC;
 		goto out;
 	}
+	if (!dn->hooked) {
+		err = veil_dns_hooks_register(dn->net);
+		if (err) {
+			NL_SET_ERR_MSG_MOD(info->extack, "cannot register the DNS hooks");
+			goto out;
+		}
+		dn->hooked = true;
+	}
 	z = kzalloc(struct_size(z, name, len + 1), GFP_KERNEL);
 	if (!z) {
 		err = -ENOMEM;
@@ -428,6 +467,11 @@ int veil_nl_zone_del_doit(struct sk_buff *skb, struct genl_info *info)
 	/* Answers no other zone covers would never be used again. */
 	veil_cache_flush(dn, name, len);
 	kfree_rcu(z, rcu);
+	if (!dn->nzones && dn->hooked) {
+		/* No zone, no cost: every query goes by untouched again. */
+		veil_dns_hooks_unregister(dn->net);
+		dn->hooked = false;
+	}
 out:
 	mutex_unlock(&dn->lock);
 	return err;

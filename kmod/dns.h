@@ -32,11 +32,19 @@ struct veil_dns_cached {
 int veil_dns_init(void);
 void veil_dns_uninit(void);
 
+/* The hooks (dnshook.c), registered while a namespace has zones. */
+int veil_dns_hook_init(void);
+void veil_dns_hook_uninit(void);
+int veil_dns_hooks_register(struct net *net);
+void veil_dns_hooks_unregister(struct net *net);
+
 /*
  * Lookups for the DNS hook, under RCU. @name is lowercase presentation
  * form of @len bytes.
  */
 bool veil_dns_in_zone(struct net *net, const char *name, size_t len);
+bool veil_dns_find_zone(struct net *net, const char *name, size_t len, char *apex,
+			size_t size);
 bool veil_dns_cache_get(struct net *net, const char *name, size_t len,
 			struct veil_dns_cached *ans);
 

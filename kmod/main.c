@@ -26,6 +26,10 @@ static int __init veil_init(void)
 	if (err)
 		goto err_device;
 
+	err = veil_dns_hook_init();
+	if (err)
+		goto err_hook;
+
 	err = veil_dns_init();
 	if (err)
 		goto err_dns;
@@ -40,6 +44,8 @@ static int __init veil_init(void)
 err_genl:
 	veil_dns_uninit();
 err_dns:
+	veil_dns_hook_uninit();
+err_hook:
 	veil_device_uninit();
 err_device:
 	veil_socket_uninit();
@@ -51,6 +57,7 @@ static void __exit veil_exit(void)
 {
 	veil_genl_uninit();
 	veil_dns_uninit();
+	veil_dns_hook_uninit();
 	veil_device_uninit();
 	veil_socket_uninit();
 }

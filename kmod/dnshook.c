@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DNS interception: netfilter hooks on UDP queries leaving the host for
+ * port 53 (LOCAL_OUT, IPv4 and IPv6). A question inside a secure zone is
+ * answered here from the cache and never reaches the resolver; every other
+ * packet passes untouched. The hooks exist only in namespaces with zones.
+ */
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/percpu.h>
+#include <linux/udp.h>
+#include <net/ip.h>
+#include <net/ip6_checksum.h>
+#include <net/ip6_route.h>
+#include <net/ipv6.h>
+#include <net/route.h>
+#include <net/udp.h>
+
+#include "dns.h"
+#include "dnswire.h"
+
+/* What veil advertises as its EDNS UDP size, and the most it writes. */
+#define VEIL_DNS_UDP_SIZE	1232
+
+/* The synthetic SOA of every zone; its TTL is the negative TTL. */
+#define VEIL_DNS_SOA_REFRESH	3600
+#define VEIL_DNS_SOA_RETRY	600
+#define VEIL_DNS_SOA_EXPIRE	86400
+
+/* Room to work on one packet, per CPU (too big for the stack). */
+struct veil_dns_scratch {
+	struct veil_dns_query q;
+	struct veil_dns_name zone;
+	struct veil_dns_cached ans;
+	char text[VEIL_DNS_TEXT_MAX];
+	char apex[VEIL_DNS_TEXT_NAME_MAX + 1];
+	u8 addrs[VEIL_DNS_MAX_ADDRS * 16];
+};
+
+static struct veil_dns_scratch __percpu *veil_dns_scratch;
+
+/* Where a query came from and went to, to address the answer back. */
+struct veil_dns_flow {
+	u16 family;
+	union {
+		__be32 v4;
+		struct in6_addr v6;
+	} src, dst;
+	__be16 sport;
+};
+
+/*
+ * Deliver @skb (an IP packet at skb->data) to a local socket as if it had
+ * arrived: a route to the local destination takes it straight to
+ * ip_local_deliver, with no input routing and no reverse path check, the
+ * way looped-back packets travel.
+ */
+static void veil_dns_deliver(struct net *net, struct sk_buff *skb, const struct veil_dns_flow *f)
+{
+	struct dst_entry *dst;
+
+	if (f->family == AF_INET) {
+		/* No source: the output lookup wants a local one, the resolver's is not. */
+		struct flowi4 fl4 = {
+			.daddr = f->src.v4,
+			.flowi4_proto = IPPROTO_UDP,
+		};
+		struct rtable *rt = ip_route_output_key(net, &fl4);
+
+		if (IS_ERR(rt))
+			goto drop;
+		dst = &rt->dst;
+		skb->protocol = htons(ETH_P_IP);
+	} else {
+		struct flowi6 fl6 = {
+			.daddr = f->src.v6,
+			.flowi6_proto = IPPROTO_UDP,
+		};
+
+		dst = ip6_route_output(net, NULL, &fl6);
+		if (dst->error) {
+			dst_release(dst);
+			goto drop;
+		}
+		skb->protocol = htons(ETH_P_IPV6);
+	}
+	if (f->family == AF_INET ? ((struct rtable *)dst)->rt_type != RTN_LOCAL :
+	    !(((struct rt6_info *)dst)->rt6i_flags & RTF_LOCAL)) {
+		dst_release(dst);	/* the querier's address is not local */
+		goto drop;
+	}
+	skb_dst_set(skb, dst);
+	skb->dev = dst->dev;
+	skb->pkt_type = PACKET_HOST;
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	skb_reset_mac_header(skb);
+	netif_rx(skb);
+	return;
+drop:
+	kfree_skb(skb);
+}
+
+/* Wrap a DNS message of @len bytes at @skb->data in UDP and IP headers. */
+static void veil_dns_headers(struct sk_buff *skb, unsigned int len, const struct veil_dns_flow *f)
+{
+	struct udphdr *uh;
+
+	uh = skb_push(skb, sizeof(*uh));
+	skb_reset_transport_header(skb);
+	uh->source = htons(VEIL_DNS_PORT);
+	uh->dest = f->sport;
+	uh->len = htons(len + sizeof(*uh));
+	uh->check = 0;
+	if (f->family == AF_INET) {
+		struct iphdr *iph;
+
+		uh->check = csum_tcpudp_magic(f->dst.v4, f->src.v4, len + sizeof(*uh),
+					      IPPROTO_UDP, csum_partial(uh, len + sizeof(*uh), 0));
+		if (!uh->check)
+			uh->check = CSUM_MANGLED_0;
+		iph = skb_push(skb, sizeof(*iph));
+		skb_reset_network_header(skb);
+		memset(iph, 0, sizeof(*iph));
+		iph->version = 4;
+		iph->ihl = 5;
+		iph->tot_len = htons(skb->len);
+		iph->frag_off = htons(IP_DF);
+		iph->ttl = 64;
+		iph->protocol = IPPROTO_UDP;
+		iph->saddr = f->dst.v4;
+		iph->daddr = f->src.v4;
+		ip_send_check(iph);
+	} else {
+		struct ipv6hdr *ip6h;
+
+		uh->check = csum_ipv6_magic(&f->dst.v6, &f->src.v6, len + sizeof(*uh),
+					    IPPROTO_UDP, csum_partial(uh, len + sizeof(*uh), 0));
+		if (!uh->check)
+			uh->check = CSUM_MANGLED_0;
+		ip6h = skb_push(skb, sizeof(*ip6h));
+		skb_reset_network_header(skb);
+		memset(ip6h, 0, sizeof(*ip6h));
+		ip6h->version = 6;
+		ip6h->payload_len = htons(len + sizeof(*uh));
+		ip6h->nexthdr = IPPROTO_UDP;
+		ip6h->hop_limit = 64;
+		ip6h->saddr = f->dst.v6;
+		ip6h->daddr = f->src.v6;
+	}
+}
+
+/*
+ * Answer the parsed query @pkt from what the cache said (@s->ans, or a
+ * SERVFAIL when @servfail) and deliver the answer to the querier.
+ */
+static void veil_dns_answer(struct net *net, struct veil_dns_scratch *s, const u8 *pkt,
+			    const struct veil_dns_flow *f, bool servfail)
+{
+	const unsigned int head = LL_MAX_HEADER + sizeof(struct ipv6hdr) + sizeof(struct udphdr);
+	struct veil_dns_answer a = { .udp_size = VEIL_DNS_UDP_SIZE };
+	struct veil_dns_soa soa = {
+		.serial = 1,
+		.refresh = VEIL_DNS_SOA_REFRESH,
+		.retry = VEIL_DNS_SOA_RETRY,
+		.expire = VEIL_DNS_SOA_EXPIRE,
+	};
+	struct veil_dns_query *q = &s->q;
+	struct sk_buff *skb;
+	unsigned int i;
+	int len;
+
+	if (servfail) {
+		a.rcode = VEIL_DNS_RCODE_SERVFAIL;
+	} else {
+		soa.minimum = s->ans.ttl;
+		soa.ttl = s->ans.ttl;
+		a.zone = &s->zone;
+		a.soa = &soa;
+		a.ttl = s->ans.ttl;
+		if (s->ans.negative) {
+			a.rcode = VEIL_DNS_RCODE_NXDOMAIN;
+		} else if (q->qclass == VEIL_DNS_CLASS_IN && q->qtype == VEIL_DNS_TYPE_A) {
+			for (i = 0; i < s->ans.n4; i++)
+				memcpy(s->addrs + i * 4, &s->ans.a4[i], 4);
+			a.addrs = s->addrs;
+			a.naddrs = s->ans.n4;
+		} else if (q->qclass == VEIL_DNS_CLASS_IN && q->qtype == VEIL_DNS_TYPE_AAAA) {
+			for (i = 0; i < s->ans.n6; i++)
+				memcpy(s->addrs + i * 16, &s->ans.a6[i], 16);
+			a.addrs = s->addrs;
+			a.naddrs = s->ans.n6;
+		}
+		/* Anything else: the name exists, with no data of that type. */
+	}
+	if (q->edns.present && !q->edns.valid)
+		a.rcode = VEIL_DNS_RCODE_FORMERR;
+
+	skb = alloc_skb(head + VEIL_DNS_UDP_SIZE, GFP_ATOMIC);
+	if (!skb)
+		return;
+	skb_reserve(skb, head);
+	len = veil_dns_build_answer(pkt, q, &a, skb->data, VEIL_DNS_UDP_SIZE);
+	if (len < 0) {
+		kfree_skb(skb);
+		return;
+	}
+	skb_put(skb, len);
+	veil_dns_headers(skb, len, f);
+	veil_dns_deliver(net, skb, f);
+}
+
+/*
+ * One UDP query to port 53 at @skb's network header, its DNS message at
+ * @off. Returns the netfilter verdict.
+ */
+static unsigned int veil_dns_query(struct net *net, struct sk_buff *skb, unsigned int off,
+				   struct veil_dns_flow *f)
+{
+	struct veil_dns_scratch *s;
+	unsigned int verdict = NF_ACCEPT, len = skb->len - off;
+	bool in_zone, hit;
+	const u8 *pkt;
+	int ret, tlen;
+
+	if (len < VEIL_DNS_HDR_LEN || len > 65535)
+		return NF_ACCEPT;
+	/* Port 53 only: the copy is rare and bounded by the message. */
+	if (skb_linearize(skb))
+		return NF_DROP;	/* no memory: better no answer than a leak */
+	pkt = skb->data + off;
+
+	local_bh_disable();
+	s = this_cpu_ptr(veil_dns_scratch);
+	ret = veil_dns_parse_query(pkt, len, &s->q);
+	if (ret != VEIL_DNS_OK && (ret != VEIL_DNS_PASS || !s->q.name.len))
+		goto out;	/* not a question veil could own */
+	tlen = veil_dns_name_to_text(&s->q.name, s->text, sizeof(s->text));
+	if (tlen <= 0)
+		goto out;
+	in_zone = veil_dns_find_zone(net, s->text, tlen, s->apex, sizeof(s->apex));
+	if (!in_zone)
+		goto out;
+	/*
+	 * A secure name never leaves: answered here, or swallowed. Stolen,
+	 * not dropped: the sender's sendmsg() succeeds as for any query.
+	 */
+	verdict = NF_STOLEN;
+	if (ret == VEIL_DNS_OK &&
+	    !veil_dns_zone_from_text(s->apex, strlen(s->apex), &s->zone, NULL)) {
+		hit = veil_dns_cache_get(net, s->text, tlen, &s->ans);
+		veil_dns_answer(net, s, pkt, f, !hit);
+	}
+	consume_skb(skb);
+out:
+	local_bh_enable();
+	return verdict;
+}
+
+static unsigned int veil_dns_out4(void *priv, struct sk_buff *skb,
+				  const struct nf_hook_state *state)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct veil_dns_flow f = { .family = AF_INET };
+	struct udphdr _uh;
+	const struct udphdr *uh;
+	unsigned int off;
+
+	if (iph->protocol != IPPROTO_UDP || ip_is_fragment(iph))
+		return NF_ACCEPT;
+	off = skb_network_offset(skb) + iph->ihl * 4;
+	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
+	if (!uh || uh->dest != htons(VEIL_DNS_PORT))
+		return NF_ACCEPT;
+	f.src.v4 = iph->saddr;
+	f.dst.v4 = iph->daddr;
+	f.sport = uh->source;
+	return veil_dns_query(state->net, skb, off + sizeof(*uh), &f);
+}
+
+static unsigned int veil_dns_out6(void *priv, struct sk_buff *skb,
+				  const struct nf_hook_state *state)
+{
+	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+	struct veil_dns_flow f = { .family = AF_INET6 };
+	struct udphdr _uh;
+	const struct udphdr *uh;
+	__be16 frag_off = 0;
+	u8 proto = ip6h->nexthdr;
+	int off;
+
+	off = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6h), &proto, &frag_off);
+	if (off < 0 || proto != IPPROTO_UDP || frag_off)
+		return NF_ACCEPT;
+	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
+	if (!uh || uh->dest != htons(VEIL_DNS_PORT))
+		return NF_ACCEPT;
+	f.src.v6 = ip6h->saddr;
+	f.dst.v6 = ip6h->daddr;
+	f.sport = uh->source;
+	return veil_dns_query(state->net, skb, off + sizeof(*uh), &f);
+}
+
+static const struct nf_hook_ops veil_dns_hook_ops[] = {
+	{
+		.hook		= veil_dns_out4,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		/* Before conntrack: a query answered here leaves no trace. */
+		.priority	= NF_IP_PRI_RAW - 1,
+	},
+	{
+		.hook		= veil_dns_out6,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= NF_IP6_PRI_RAW - 1,
+	},
+};
+
+int veil_dns_hooks_register(struct net *net)
+{
+	return nf_register_net_hooks(net, veil_dns_hook_ops, ARRAY_SIZE(veil_dns_hook_ops));
+}
+
+void veil_dns_hooks_unregister(struct net *net)
+{
+	nf_unregister_net_hooks(net, veil_dns_hook_ops, ARRAY_SIZE(veil_dns_hook_ops));
+}
+
+int __init veil_dns_hook_init(void)
+{
+	veil_dns_scratch = alloc_percpu(struct veil_dns_scratch);
+	return veil_dns_scratch ? 0 : -ENOMEM;
+}
+
+void veil_dns_hook_uninit(void)
+{
+	free_percpu(veil_dns_scratch);
+}

@@ -1,0 +1,169 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# DNS interception with real clients (dig, host, getent, Python) and a real
+# resolver (unbound): names in a secure zone are answered by the kernel
+# from its cache, whatever resolver is asked; every other query reaches the
+# resolver and comes back byte for byte as without veil.
+#
+#   nsA (client) 10.53.0.1/24 ---- nsR (unbound) 10.53.0.53/24
+#   nsB (client) 10.54.0.1/24 ---- nsR           10.54.0.53/24
+. "$(dirname "$0")/lib.sh"
+require_cmd ip modprobe dig host getent unbound python3 jq veil
+
+ktap_plan 29
+
+modprobe veil
+new_netns nsA
+new_netns nsB
+new_netns nsR
+tmp=$(mktemp -d /tmp/veil-dns.XXXXXX)
+trap 'cleanup_netns; [ -f "$tmp/unbound.pid" ] && kill "$(cat "$tmp/unbound.pid")" 2>/dev/null;
+      rm -rf "$tmp" "/etc/netns/$nsA"' EXIT
+
+ip link add vA netns "$nsA" type veth peer name rA netns "$nsR"
+ip link add vB netns "$nsB" type veth peer name rB netns "$nsR"
+ip -n "$nsA" addr add 10.53.0.1/24 dev vA
+ip -n "$nsB" addr add 10.54.0.1/24 dev vB
+ip -n "$nsR" addr add 10.53.0.53/24 dev rA
+ip -n "$nsR" addr add 10.54.0.53/24 dev rB
+for l in "$nsA vA" "$nsB vB" "$nsR rA" "$nsR rB" "$nsA lo" "$nsB lo" "$nsR lo"; do
+	set -- $l
+	ip -n "$1" link set "$2" up
+done
+# getent and host read resolv.conf; ip netns exec binds this one over it.
+mkdir -p "/etc/netns/$nsA"
+echo "nameserver 10.53.0.53" >"/etc/netns/$nsA/resolv.conf"
+
+cat >"$tmp/unbound.conf" <<CONF
+server:
+	interface: 10.53.0.53
+	interface: 10.54.0.53
+	access-control: 10.0.0.0/8 allow
+	do-ip6: no
+	chroot: ""
+	username: ""
+	directory: "$tmp"
+	pidfile: "$tmp/unbound.pid"
+	use-syslog: no
+	logfile: "$tmp/unbound.log"
+	log-queries: yes
+	verbosity: 1
+	module-config: "iterator"
+	local-zone: "example.org." static
+	local-data: "www.example.org. 300 IN A 192.0.2.80"
+	local-data: "www.example.org. 300 IN AAAA 2001:db8::80"
+	local-data: "txt.example.org. 300 IN TXT \"plain\""
+	local-zone: "corp.example." static
+	local-data: "web.corp.example. 300 IN A 198.51.100.99"
+CONF
+ip netns exec "$nsR" unbound -c "$tmp/unbound.conf"
+slowwait 10 sh -c "ip netns exec $nsR ss -lun | grep -q 10.53.0.53:53"
+
+# raw NS SERVER NAME TYPE: the resolver's answer to a fixed query, in hex
+raw()
+{
+	ip netns exec "$1" python3 - "$2" "$3" "$4" <<'PY'
+import socket, struct, sys
+server, name, qtype = sys.argv[1], sys.argv[2], int(sys.argv[3])
+q = struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 1)
+q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+q += struct.pack("!HH", qtype, 1) + bytes.fromhex("0000291000000000000000")
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(q, (server, 53))
+print(s.recv(4096).hex())
+PY
+}
+
+# d NS ARGS...: dig, one try, short timeout
+d()
+{
+	local ns=$1
+	shift
+	ip netns exec "$ns" dig +tries=1 +time=3 "$@"
+}
+
+raw "$nsA" 10.53.0.53 www.example.org 1 >"$tmp/plain-a"
+raw "$nsA" 10.53.0.53 txt.example.org 16 >"$tmp/plain-txt"
+check "before any zone, a name of the zone to be comes from the resolver" \
+	sh -c "ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.53 web.corp.example | grep -qx 198.51.100.99"
+
+: >"$tmp/unbound.log"	# from here on, it must not see the secure names
+check "add a secure zone and answers" \
+	sh -c "veil -n $nsA zone add corp.example &&
+	       veil -n $nsA cache add web.corp.example 100.64.7.1 fd00:64::7 ttl 60 &&
+	       veil -n $nsA cache add gone.corp.example nxdomain ttl 30"
+
+check "ordinary names: the answer is byte for byte the resolver's (A)" \
+	test "$(raw "$nsA" 10.53.0.53 www.example.org 1)" = "$(cat "$tmp/plain-a")"
+check "ordinary names: byte for byte (TXT)" \
+	test "$(raw "$nsA" 10.53.0.53 txt.example.org 16)" = "$(cat "$tmp/plain-txt")"
+check "dig +short of an ordinary name" \
+	sh -c "ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.53 www.example.org | grep -qx 192.0.2.80"
+
+d "$nsA" @10.53.0.53 web.corp.example A >"$tmp/a"
+check "a secure name is answered by veil, not the resolver" grep -qE 'IN	A	100\.64\.7\.1$' "$tmp/a"
+check "as an authoritative NOERROR" grep -q 'status: NOERROR' "$tmp/a"
+check "with a TTL no longer than what is left" \
+	sh -c "awk '/IN	A	100.64.7.1/ { exit !(\$2 <= 60 && \$2 > 0) }' $tmp/a"
+check "the resolver never saw the secure name" sh -c "! grep -q 'web.corp.example' $tmp/unbound.log"
+check "AAAA" sh -c "ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.53 web.corp.example AAAA | grep -qx fd00:64::7"
+d "$nsA" @10.53.0.53 web.corp.example MX >"$tmp/mx"
+check "MX: NOERROR with no data" \
+	sh -c "grep -q 'status: NOERROR' $tmp/mx && grep -q 'ANSWER: 0' $tmp/mx"
+check "and the zone's SOA in the authority section" grep -qE '^corp\.example\..*SOA' "$tmp/mx"
+d "$nsA" @10.53.0.53 gone.corp.example A >"$tmp/nx"
+check "a negative entry answers NXDOMAIN" grep -q 'status: NXDOMAIN' "$tmp/nx"
+check "with the SOA, shaped like a name that does not exist" \
+	sh -c "grep -q 'AUTHORITY: 1' $tmp/nx && grep -qE '^corp\.example\..*SOA.*ns\.corp\.example\. hostmaster\.corp\.example\.' $tmp/nx"
+d "$nsA" @10.53.0.53 WeB.CoRp.ExAmPlE A >"$tmp/case"
+check "the question keeps the letter case it was asked with" grep -q '^;WeB.CoRp.ExAmPlE.' "$tmp/case"
+check "EDNS is echoed with veil's UDP size" grep -q 'udp: 1232' "$tmp/a"
+check "no EDNS in, no EDNS out" \
+	sh -c "ip netns exec $nsA dig +noedns +tries=1 +time=3 @10.53.0.53 web.corp.example | grep -q 'ADDITIONAL: 0'"
+check "a query to a loopback resolver (127.0.0.53) is answered too" \
+	sh -c "ip netns exec $nsA dig +short +tries=1 +time=3 @127.0.0.53 web.corp.example | grep -qx 100.64.7.1"
+check "and to any remote address, even one no server has" \
+	sh -c "ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.99 web.corp.example | grep -qx 100.64.7.1"
+check "over IPv6 to ::1" \
+	sh -c "ip netns exec $nsA dig +short +tries=1 +time=3 @::1 web.corp.example | grep -qx 100.64.7.1"
+check "getent hosts through the system resolver" \
+	sh -c "ip netns exec $nsA getent ahostsv4 web.corp.example | grep -q '^100.64.7.1 '"
+check "host" sh -c "ip netns exec $nsA host -t A web.corp.example | grep -q 'has address 100.64.7.1'"
+check "Python's getaddrinfo" \
+	sh -c "ip netns exec $nsA python3 -c 'import socket; print(socket.gethostbyname(\"web.corp.example\"))' | grep -qx 100.64.7.1"
+d "$nsA" @10.53.0.53 unknown.corp.example A >"$tmp/miss"
+check "a name with no answer cached gets SERVFAIL, not the resolver's answer" \
+	sh -c "grep -q 'status: SERVFAIL' $tmp/miss && ! grep -q 'unknown.corp.example' $tmp/unbound.log"
+
+# Malformed queries: passed to the resolver unless they name a secure name.
+ip netns exec "$nsA" python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+hdr = bytes.fromhex("424301000001000000000000")
+bad = [b"\x00", hdr[:5], hdr + b"\x01",                   # truncated
+       hdr + b"\xc0\x0c\x00\x01\x00\x01",                # pointer loop in the question
+       hdr + b"\x01a" * 200 + b"\x00\x00\x01\x00\x01",   # 200 labels
+       hdr + b"\x3fcorp" + b"\x00" * 60]                 # label past the end
+for b in bad:
+    s.sendto(b, ("10.53.0.53", 53))
+PY
+check "malformed queries do not stop veil answering" \
+	sh -c "ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.53 web.corp.example | grep -qx 100.64.7.1"
+
+check "another namespace has its own zones and answers" \
+	sh -c "veil -n $nsB zone add corp.example &&
+	       veil -n $nsB cache add web.corp.example 100.64.9.9 ttl 60 &&
+	       ip netns exec $nsB dig +short +tries=1 +time=3 @10.54.0.53 web.corp.example | grep -qx 100.64.9.9 &&
+	       ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.53 web.corp.example | grep -qx 100.64.7.1"
+check "a zone deleted in one namespace stays in the other" \
+	sh -c "veil -n $nsB zone del corp.example &&
+	       ip netns exec $nsB dig +short +tries=1 +time=3 @10.54.0.53 web.corp.example | grep -qx 198.51.100.99 &&
+	       ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.53 web.corp.example | grep -qx 100.64.7.1"
+check "with no zone left, the resolver answers everything again" \
+	sh -c "veil -n $nsA zone del corp.example &&
+	       ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.53 web.corp.example | grep -qx 198.51.100.99"
+check "unload the module with zones in place" \
+	sh -c "veil -n $nsA zone add corp.example && modprobe -r veil"
+
+ktap_finish
