@@ -30,7 +30,7 @@ CLI_SRC		:= $(wildcard userspace/cli/*.c)
 LIB_OBJ		:= $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ		:= $(CLI_SRC:%.c=$(B)/%.o)
 PROGS		:= $(B)/veil
-TEST_PROGS	:= $(B)/tests/nl_policy $(B)/tests/nl_fuzz $(B)/tests/veil_sockfd
+TEST_PROGS	:= $(B)/tests/nl_policy $(B)/tests/nl_fuzz $(B)/tests/veil_sockfd $(B)/tests/veil_dnsd
 UNIT_SRC	:= $(wildcard tests/unit/*_test.c)
 UNIT_PROGS	:= $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 

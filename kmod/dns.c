@@ -359,7 +359,7 @@ void veil_dns_uninit(void)
 /* ---- netlink ---- */
 
 /* The normalized name in attribute @type; extack names what is wrong. */
-static int veil_nl_dns_name(struct genl_info *info, int type, char *out)
+int veil_nl_dns_name(struct genl_info *info, int type, char *out)
 {
 	const char *why;
 	int labels;
@@ -507,27 +507,23 @@ int veil_nl_zone_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	return err ?: skb->len;
 }
 
-int veil_nl_cache_add_doit(struct sk_buff *skb, struct genl_info *info)
+/*
+ * The answer a request carries: VEIL_A_DNS_TTL and VEIL_A_DNS_ADDRS or
+ * VEIL_A_DNS_NXDOMAIN. Used by CACHE_ADD and by verdicts.
+ */
+int veil_nl_dns_parse_answer(struct genl_info *info, struct veil_dns_cached *ans, u32 *ttl)
 {
-	struct veil_dns_net *dn = veil_dns_net(genl_info_net(info));
-	char name[VEIL_DNS_TEXT_NAME_MAX + 1];
-	struct veil_dns_entry *e, *old;
 	struct nlattr *a, *addrs = info->attrs[VEIL_A_DNS_ADDRS];
 	bool neg = nla_get_flag(info->attrs[VEIL_A_DNS_NXDOMAIN]);
-	int labels, rem, err = 0;
-	size_t len;
-	u32 ttl;
+	int rem;
 
-	labels = veil_nl_dns_name(info, VEIL_A_DNS_NAME, name);
-	if (labels < 0)
-		return labels;
-	len = strlen(name);
+	memset(ans, 0, sizeof(*ans));
 	if (!info->attrs[VEIL_A_DNS_TTL]) {
 		NL_SET_ERR_MSG_MOD(info->extack, "missing the TTL (VEIL_A_DNS_TTL)");
 		return -EINVAL;
 	}
-	ttl = nla_get_u32(info->attrs[VEIL_A_DNS_TTL]);
-	if (!ttl || ttl > VEIL_DNS_MAX_TTL) {
+	*ttl = nla_get_u32(info->attrs[VEIL_A_DNS_TTL]);
+	if (!*ttl || *ttl > VEIL_DNS_MAX_TTL) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[VEIL_A_DNS_TTL],
 				    "the TTL must be 1 to 86400 seconds");
 		return -ERANGE;
@@ -537,41 +533,49 @@ int veil_nl_cache_add_doit(struct sk_buff *skb, struct genl_info *info)
 				   "give either addresses or NXDOMAIN for the name, not both or neither");
 		return -EINVAL;
 	}
+	ans->negative = neg;
+	if (!addrs)
+		return 0;
+	nla_for_each_nested(a, addrs, rem) {
+		if (nla_len(a) == 4 && ans->n4 < VEIL_DNS_MAX_ADDRS) {
+			ans->a4[ans->n4++] = nla_get_in_addr(a);
+		} else if (nla_len(a) == 16 && ans->n6 < VEIL_DNS_MAX_ADDRS) {
+			ans->a6[ans->n6++] = nla_get_in6_addr(a);
+		} else {
+			veil_extack(info->extack, a, nla_len(a) == 4 || nla_len(a) == 16 ?
+				    VEIL_MSG("too many addresses of one family (at most 8)") :
+				    VEIL_MSG("an address is 4 (IPv4) or 16 (IPv6) bytes"));
+			return -EINVAL;
+		}
+	}
+	if (!ans->n4 && !ans->n6) {
+		NL_SET_ERR_MSG_ATTR(info->extack, addrs, "the address list is empty");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Cache @ans for @name (lowercase, inside a zone) for @ttl seconds. */
+int veil_dns_cache_put(struct net *net, const char *name, size_t len,
+		       const struct veil_dns_cached *ans, u32 ttl, struct netlink_ext_ack *extack)
+{
+	struct veil_dns_net *dn = veil_dns_net(net);
+	struct veil_dns_entry *e, *old;
+
 	e = kzalloc(struct_size(e, name, len + 1), GFP_KERNEL);
 	if (!e)
 		return -ENOMEM;
-	e->ans.negative = neg;
-	if (addrs) {
-		nla_for_each_nested(a, addrs, rem) {
-			if (nla_len(a) == 4 && e->ans.n4 < VEIL_DNS_MAX_ADDRS) {
-				e->ans.a4[e->ans.n4++] = nla_get_in_addr(a);
-			} else if (nla_len(a) == 16 && e->ans.n6 < VEIL_DNS_MAX_ADDRS) {
-				e->ans.a6[e->ans.n6++] = nla_get_in6_addr(a);
-			} else {
-				veil_extack(info->extack, a, nla_len(a) == 4 || nla_len(a) == 16 ?
-					    VEIL_MSG("too many addresses of one family (at most 8)") :
-					    VEIL_MSG("an address is 4 (IPv4) or 16 (IPv6) bytes"));
-				err = -EINVAL;
-				goto err;
-			}
-		}
-		if (!e->ans.n4 && !e->ans.n6) {
-			NL_SET_ERR_MSG_ATTR(info->extack, addrs, "the address list is empty");
-			err = -EINVAL;
-			goto err;
-		}
-	}
+	e->ans = *ans;
 	e->ttl = ttl;
 	e->len = len;
-	memcpy(e->name, name, len + 1);
-
+	memcpy(e->name, name, len);
 	mutex_lock(&dn->lock);
 	if (!veil_dns_net_in_zone(dn, name, len)) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "the name is not inside any secure zone: add the zone first");
-		err = -ENOENT;
 		mutex_unlock(&dn->lock);
-		goto err;
+		kfree(e);
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the name is not inside any secure zone: add the zone first");
+		return -ENOENT;
 	}
 	old = veil_cache_find(dn, name, len);
 	if (old)
@@ -583,9 +587,23 @@ int veil_nl_cache_add_doit(struct sk_buff *skb, struct genl_info *info)
 	dn->ncache++;
 	mutex_unlock(&dn->lock);
 	return 0;
-err:
-	kfree(e);
-	return err;
+}
+
+int veil_nl_cache_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	char name[VEIL_DNS_TEXT_NAME_MAX + 1];
+	struct veil_dns_cached ans;
+	int labels, err;
+	u32 ttl;
+
+	labels = veil_nl_dns_name(info, VEIL_A_DNS_NAME, name);
+	if (labels < 0)
+		return labels;
+	err = veil_nl_dns_parse_answer(info, &ans, &ttl);
+	if (err)
+		return err;
+	return veil_dns_cache_put(genl_info_net(info), name, strlen(name), &ans, ttl,
+				  info->extack);
 }
 
 int veil_nl_cache_del_doit(struct sk_buff *skb, struct genl_info *info)

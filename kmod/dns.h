@@ -29,6 +29,34 @@ struct veil_dns_cached {
 	struct in6_addr a6[VEIL_DNS_MAX_ADDRS];
 };
 
+/* Where a query came from and went to, to address the answer back. */
+struct veil_dns_flow {
+	u16 family;
+	union {
+		__be32 v4;
+		struct in6_addr v6;
+	} src, dst;
+	__be16 sport;
+};
+
+struct netlink_ext_ack;
+
+int veil_dns_cache_put(struct net *net, const char *name, size_t len,
+		       const struct veil_dns_cached *ans, u32 ttl, struct netlink_ext_ack *extack);
+int veil_nl_dns_name(struct genl_info *info, int type, char *out);
+int veil_nl_dns_parse_answer(struct genl_info *info, struct veil_dns_cached *ans, u32 *ttl);
+
+/* Answer the query held in @skb (DNS message at @off) from the cache. */
+void veil_dns_reply(struct net *net, struct sk_buff *skb, unsigned int off,
+		    const struct veil_dns_flow *f, bool servfail);
+
+/* Pending queries (dnspend.c). */
+int veil_dns_pend_init(void);
+void veil_dns_pend_uninit(void);
+bool veil_dns_pend(struct net *net, struct sk_buff *skb, unsigned int off,
+		   const struct veil_dns_flow *f, const char *name, size_t len, u16 qtype);
+int veil_nl_dns_verdict_doit(struct sk_buff *skb, struct genl_info *info);
+
 int veil_dns_init(void);
 void veil_dns_uninit(void);
 

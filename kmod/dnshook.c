@@ -42,16 +42,6 @@ struct veil_dns_scratch {
 
 static struct veil_dns_scratch __percpu *veil_dns_scratch;
 
-/* Where a query came from and went to, to address the answer back. */
-struct veil_dns_flow {
-	u16 family;
-	union {
-		__be32 v4;
-		struct in6_addr v6;
-	} src, dst;
-	__be16 sport;
-};
-
 /*
  * Deliver @skb (an IP packet at skb->data) to a local socket as if it had
  * arrived: a route to the local destination takes it straight to
@@ -244,19 +234,49 @@ static unsigned int veil_dns_query(struct net *net, struct sk_buff *skb, unsigne
 	if (!in_zone)
 		goto out;
 	/*
-	 * A secure name never leaves: answered here, or swallowed. Stolen,
-	 * not dropped: the sender's sendmsg() succeeds as for any query.
+	 * A secure name never leaves: answered here, held for the daemon's
+	 * verdict, or swallowed. Stolen, not dropped: the sender's sendmsg()
+	 * succeeds as for any query.
 	 */
 	verdict = NF_STOLEN;
 	if (ret == VEIL_DNS_OK &&
 	    !veil_dns_zone_from_text(s->apex, strlen(s->apex), &s->zone, NULL)) {
 		hit = veil_dns_cache_get(net, s->text, tlen, &s->ans);
+		if (!hit && veil_dns_pend(net, skb, off, f, s->text, tlen, s->q.qtype))
+			goto out;	/* the pending table owns the query now */
 		veil_dns_answer(net, s, pkt, f, !hit);
 	}
 	consume_skb(skb);
 out:
 	local_bh_enable();
 	return verdict;
+}
+
+void veil_dns_reply(struct net *net, struct sk_buff *skb, unsigned int off,
+		    const struct veil_dns_flow *f, bool servfail)
+{
+	const u8 *pkt = skb->data + off;
+	struct veil_dns_scratch *s;
+	bool hit = false;
+	int tlen;
+
+	local_bh_disable();
+	s = this_cpu_ptr(veil_dns_scratch);
+	if (veil_dns_parse_query(pkt, skb->len - off, &s->q) != VEIL_DNS_OK)
+		goto out;
+	tlen = veil_dns_name_to_text(&s->q.name, s->text, sizeof(s->text));
+	if (tlen <= 0)
+		goto out;
+	if (!servfail) {
+		rcu_read_lock();
+		if (veil_dns_find_zone(net, s->text, tlen, s->apex, sizeof(s->apex)) &&
+		    !veil_dns_zone_from_text(s->apex, strlen(s->apex), &s->zone, NULL))
+			hit = veil_dns_cache_get(net, s->text, tlen, &s->ans);
+		rcu_read_unlock();
+	}
+	veil_dns_answer(net, s, pkt, f, !hit);
+out:
+	local_bh_enable();
 }
 
 static unsigned int veil_dns_out4(void *priv, struct sk_buff *skb,

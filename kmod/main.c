@@ -34,6 +34,10 @@ static int __init veil_init(void)
 	if (err)
 		goto err_dns;
 
+	err = veil_dns_pend_init();
+	if (err)
+		goto err_pend;
+
 	err = veil_genl_init();
 	if (err)
 		goto err_genl;
@@ -42,6 +46,8 @@ static int __init veil_init(void)
 	return 0;
 
 err_genl:
+	veil_dns_pend_uninit();
+err_pend:
 	veil_dns_uninit();
 err_dns:
 	veil_dns_hook_uninit();
@@ -56,6 +62,7 @@ err_socket:
 static void __exit veil_exit(void)
 {
 	veil_genl_uninit();
+	veil_dns_pend_uninit();
 	veil_dns_uninit();
 	veil_dns_hook_uninit();
 	veil_device_uninit();

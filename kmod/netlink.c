@@ -962,6 +962,8 @@ static const struct nla_policy veil_dns_policy[VEIL_A_DNS_MAX + 1] = {
 	[VEIL_A_DNS_ADDRS]	= { .type = NLA_NESTED },
 	[VEIL_A_DNS_NXDOMAIN]	= { .type = NLA_FLAG },
 	[VEIL_A_DNS_TTL]	= { .type = NLA_U32 },
+	[VEIL_A_DNS_QUERY_ID]	= NLA_POLICY_MIN(NLA_U32, 1),
+	[VEIL_A_DNS_VERDICT]	= NLA_POLICY_MAX(NLA_U8, VEIL_DNS_VERDICT_SERVFAIL),
 };
 
 /* DNS commands take their own attribute set. */
@@ -1005,6 +1007,13 @@ static const struct genl_ops veil_genl_dns_ops[] = {
 		.cmd	= VEIL_CMD_CACHE_GET,
 		.doit	= veil_nl_cache_get_doit,
 		.dumpit	= veil_nl_cache_get_dumpit,
+		.policy	= veil_dns_policy,
+		.maxattr = VEIL_A_DNS_MAX,
+		.flags	= GENL_ADMIN_PERM,
+	},
+	{
+		.cmd	= VEIL_CMD_DNS_VERDICT,
+		.doit	= veil_nl_dns_verdict_doit,
 		.policy	= veil_dns_policy,
 		.maxattr = VEIL_A_DNS_MAX,
 		.flags	= GENL_ADMIN_PERM,
@@ -1089,6 +1098,16 @@ static struct genl_family veil_genl_family __ro_after_init = {
 void *veil_nl_msg_put(struct sk_buff *skb, u32 portid, u32 seq, int flags, u8 cmd)
 {
 	return genlmsg_put(skb, portid, seq, &veil_genl_family, flags, cmd);
+}
+
+bool veil_nl_has_listeners(struct net *net)
+{
+	return genl_has_listeners(&veil_genl_family, net, 0);
+}
+
+void veil_nl_multicast(struct net *net, struct sk_buff *skb)
+{
+	genlmsg_multicast_netns(&veil_genl_family, net, skb, 0, 0, GFP_ATOMIC);
 }
 
 int __init veil_genl_init(void)

@@ -8,9 +8,9 @@
 #   nsA (client) 10.53.0.1/24 ---- nsR (unbound) 10.53.0.53/24
 #   nsB (client) 10.54.0.1/24 ---- nsR           10.54.0.53/24
 . "$(dirname "$0")/lib.sh"
-require_cmd ip modprobe dig host getent unbound python3 jq veil
+require_cmd ip modprobe dig host getent unbound python3 jq veil veil_dnsd
 
-ktap_plan 29
+ktap_plan 39
 
 modprobe veil
 new_netns nsA
@@ -91,7 +91,7 @@ check "before any zone, a name of the zone to be comes from the resolver" \
 : >"$tmp/unbound.log"	# from here on, it must not see the secure names
 check "add a secure zone and answers" \
 	sh -c "veil -n $nsA zone add corp.example &&
-	       veil -n $nsA cache add web.corp.example 100.64.7.1 fd00:64::7 ttl 60 &&
+	       veil -n $nsA cache add web.corp.example 100.64.7.1 fd00:64::7 ttl 3600 &&
 	       veil -n $nsA cache add gone.corp.example nxdomain ttl 30"
 
 check "ordinary names: the answer is byte for byte the resolver's (A)" \
@@ -105,7 +105,7 @@ d "$nsA" @10.53.0.53 web.corp.example A >"$tmp/a"
 check "a secure name is answered by veil, not the resolver" grep -qE 'IN	A	100\.64\.7\.1$' "$tmp/a"
 check "as an authoritative NOERROR" grep -q 'status: NOERROR' "$tmp/a"
 check "with a TTL no longer than what is left" \
-	sh -c "awk '/IN	A	100.64.7.1/ { exit !(\$2 <= 60 && \$2 > 0) }' $tmp/a"
+	sh -c "awk '/IN	A	100.64.7.1/ { exit !(\$2 <= 3600 && \$2 > 0) }' $tmp/a"
 check "the resolver never saw the secure name" sh -c "! grep -q 'web.corp.example' $tmp/unbound.log"
 check "AAAA" sh -c "ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.53 web.corp.example AAAA | grep -qx fd00:64::7"
 d "$nsA" @10.53.0.53 web.corp.example MX >"$tmp/mx"
@@ -133,8 +133,49 @@ check "host" sh -c "ip netns exec $nsA host -t A web.corp.example | grep -q 'has
 check "Python's getaddrinfo" \
 	sh -c "ip netns exec $nsA python3 -c 'import socket; print(socket.gethostbyname(\"web.corp.example\"))' | grep -qx 100.64.7.1"
 d "$nsA" @10.53.0.53 unknown.corp.example A >"$tmp/miss"
-check "a name with no answer cached gets SERVFAIL, not the resolver's answer" \
+check "with no listener, a name with nothing cached gets SERVFAIL at once" \
 	sh -c "grep -q 'status: SERVFAIL' $tmp/miss && ! grep -q 'unknown.corp.example' $tmp/unbound.log"
+
+# A listener decides what nothing in the cache says yet.
+ip netns exec "$nsA" veil_dnsd 120 new.corp.example=100.64.7.21,fd00:64::21 \
+	nx.corp.example=nxdomain sf.corp.example=servfail slow.corp.example=ignore \
+	twice.corp.example=100.64.7.22 >"$tmp/dnsd" 2>&1 &
+dnsd=$!
+slowwait 10 grep -q ready "$tmp/dnsd"
+check "a miss is held and answered by the listener's verdict" \
+	sh -c "ip netns exec $nsA dig +short +tries=1 +time=5 @10.53.0.53 new.corp.example | grep -qx 100.64.7.21"
+check "the event named the name, the type and the querier" \
+	grep -qE '^query [0-9]+ new.corp.example 1 10.53.0.1$' "$tmp/dnsd"
+check "the verdict filled the cache" \
+	sh -c "veil -n $nsA -j cache show new.corp.example | jq -e '.[0].addrs == [\"100.64.7.21\", \"fd00:64::21\"]'"
+check "so the next query (AAAA) is answered without an event" \
+	sh -c "ip netns exec $nsA dig +short +tries=1 +time=5 @10.53.0.53 new.corp.example AAAA | grep -qx fd00:64::21 &&
+	       [ \$(grep -c ' new.corp.example ' $tmp/dnsd) = 1 ]"
+d "$nsA" @10.53.0.53 nx.corp.example A >"$tmp/nx2"
+check "an NXDOMAIN verdict answers NXDOMAIN with the SOA" \
+	sh -c "grep -q 'status: NXDOMAIN' $tmp/nx2 && grep -qE '^corp\.example\..*SOA' $tmp/nx2"
+d "$nsA" @10.53.0.53 sf.corp.example A >"$tmp/sf"
+check "a SERVFAIL verdict answers SERVFAIL and caches nothing" \
+	sh -c "grep -q 'status: SERVFAIL' $tmp/sf && ! veil -n $nsA cache show sf.corp.example 2>/dev/null"
+start=$(date +%s%N)
+d "$nsA" @10.53.0.53 slow.corp.example A >"$tmp/slow"
+ms=$((($(date +%s%N) - start) / 1000000))
+check "a query without a verdict gets SERVFAIL after the timeout" \
+	sh -c "grep -q 'status: SERVFAIL' $tmp/slow && [ $ms -ge 1500 ]"
+ip netns exec "$nsA" dig +short +tries=1 +time=5 @10.53.0.53 twice.corp.example >"$tmp/t1" &
+first=$!
+ip netns exec "$nsA" dig +short +tries=1 +time=5 @10.53.0.53 twice.corp.example >"$tmp/t2"
+wait "$first"
+check "queries held for one name are all answered by one verdict" \
+	sh -c "grep -qx 100.64.7.22 $tmp/t1 && grep -qx 100.64.7.22 $tmp/t2"
+check "a verdict for a query that is not held is refused (ENOENT)" \
+	sh -c "ip netns exec $nsA veil_dnsd verdict 999999 | grep -q 'error 2 .*no query is held'"
+echo 0 >/sys/module/veil/parameters/dns_pending_max
+d "$nsA" @10.53.0.53 full.corp.example A >"$tmp/full"
+check "with the table full, SERVFAIL at once" grep -q 'status: SERVFAIL' "$tmp/full"
+echo 256 >/sys/module/veil/parameters/dns_pending_max
+kill "$dnsd" 2>/dev/null
+wait "$dnsd" 2>/dev/null
 
 # Malformed queries: passed to the resolver unless they name a secure name.
 ip netns exec "$nsA" python3 - <<'PY'

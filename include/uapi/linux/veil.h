@@ -110,6 +110,14 @@
  * @VEIL_CMD_CACHE_GET: do: the entry of %VEIL_A_DNS_NAME; dump: every live
  *	entry. Replies carry the name, addresses or NXDOMAIN, the TTL given
  *	and %VEIL_A_DNS_EXPIRES.
+ * @VEIL_CMD_DNS_VERDICT: answer the held query %VEIL_A_DNS_QUERY_ID with
+ *	%VEIL_A_DNS_VERDICT: addresses (%VEIL_A_DNS_ADDRS) or NXDOMAIN, with
+ *	%VEIL_A_DNS_TTL, go into the cache and answer every query held for the
+ *	name; SERVFAIL answers them without caching.
+ * @VEIL_CMD_EVENT_DNS_QUERY: event: a query for a secure name with nothing
+ *	cached is held until a verdict or a timeout (then SERVFAIL):
+ *	%VEIL_A_DNS_QUERY_ID, %VEIL_A_DNS_NAME, %VEIL_A_DNS_QTYPE,
+ *	%VEIL_A_DNS_QUERIER, %VEIL_A_DNS_NETNS_COOKIE.
  */
 enum veil_cmd {
 	VEIL_CMD_UNSPEC,
@@ -128,6 +136,8 @@ enum veil_cmd {
 	VEIL_CMD_CACHE_ADD,
 	VEIL_CMD_CACHE_DEL,
 	VEIL_CMD_CACHE_GET,
+	VEIL_CMD_DNS_VERDICT,
+	VEIL_CMD_EVENT_DNS_QUERY,
 
 	__VEIL_CMD_MAX
 };
@@ -376,6 +386,14 @@ enum veil_a_pstats {
  * @VEIL_A_DNS_NXDOMAIN: flag, the name does not exist (a negative entry)
  * @VEIL_A_DNS_TTL: u32, seconds the answer may be cached (1..%VEIL_DNS_MAX_TTL)
  * @VEIL_A_DNS_EXPIRES: u32, seconds the entry has left (reply only)
+ * @VEIL_A_DNS_QUERY_ID: u32, a held query (event, verdict)
+ * @VEIL_A_DNS_QTYPE: u16, the question's type (event only)
+ * @VEIL_A_DNS_QUERIER: binary, struct sockaddr_in or sockaddr_in6 of the
+ *	asking socket (event only)
+ * @VEIL_A_DNS_VERDICT: u8, &enum veil_dns_verdict
+ * @VEIL_A_DNS_NETNS_COOKIE: u64, the network namespace the query came
+ *	from (event only)
+ * @VEIL_A_DNS_PAD: padding
  */
 enum veil_a_dns {
 	VEIL_A_DNS_UNSPEC,
@@ -385,9 +403,27 @@ enum veil_a_dns {
 	VEIL_A_DNS_NXDOMAIN,
 	VEIL_A_DNS_TTL,
 	VEIL_A_DNS_EXPIRES,
+	VEIL_A_DNS_QUERY_ID,
+	VEIL_A_DNS_QTYPE,
+	VEIL_A_DNS_QUERIER,
+	VEIL_A_DNS_VERDICT,
+	VEIL_A_DNS_NETNS_COOKIE,
+	VEIL_A_DNS_PAD,
 
 	__VEIL_A_DNS_MAX
 };
 #define VEIL_A_DNS_MAX (__VEIL_A_DNS_MAX - 1)
+
+/**
+ * enum veil_dns_verdict - how a held query is answered
+ * @VEIL_DNS_VERDICT_ANSWER: the name has the addresses given
+ * @VEIL_DNS_VERDICT_NXDOMAIN: the name does not exist (for this device)
+ * @VEIL_DNS_VERDICT_SERVFAIL: no answer can be given now
+ */
+enum veil_dns_verdict {
+	VEIL_DNS_VERDICT_ANSWER,
+	VEIL_DNS_VERDICT_NXDOMAIN,
+	VEIL_DNS_VERDICT_SERVFAIL,
+};
 
 #endif /* _UAPI_LINUX_VEIL_H */
