@@ -105,6 +105,7 @@ static const struct spec dev_spec[VEIL_A_DEV_MAX + 1] = {
 	[VEIL_A_DEV_IFINDEX]	= { K_U32, .minval = 1 },
 	[VEIL_A_DEV_IFNAME]	= { K_STR },
 	[VEIL_A_DEV_LISTEN_PORT] = { K_U16 },
+	[VEIL_A_DEV_SOCK_FD]	= { K_U32 },
 	[VEIL_A_DEV_PEER]	= { K_NEST, .sub = S_PEER },
 };
 
@@ -120,6 +121,8 @@ static const struct spec peer_spec[VEIL_A_PEER_MAX + 1] = {
 	[VEIL_A_PEER_ROLE]	= { K_U8, .maxval = VEIL_ROLE_SERVER },
 	[VEIL_A_PEER_NEXT_TX_KEY] = { K_BIN, VEIL_KEY_LEN, VEIL_KEY_LEN },
 	[VEIL_A_PEER_NEXT_RX_KEY] = { K_BIN, VEIL_KEY_LEN, VEIL_KEY_LEN },
+	/* A nest the fuzzer fills with bytes: the kernel may refuse them. */
+	[VEIL_A_PEER_XLAT]	= { K_BIN },
 };
 
 static const struct spec prefix_spec[VEIL_A_PREFIX_MAX + 1] = {
