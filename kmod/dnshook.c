@@ -30,6 +30,9 @@
 #define VEIL_DNS_SOA_RETRY	600
 #define VEIL_DNS_SOA_EXPIRE	86400
 
+/* Largest response veil rewrites; a bigger one with a secure alias is dropped. */
+#define VEIL_DNS_REWRITE_MAX	4096
+
 /* Room to work on one packet, per CPU (too big for the stack). */
 struct veil_dns_scratch {
 	struct veil_dns_query q;
@@ -38,6 +41,9 @@ struct veil_dns_scratch {
 	char text[VEIL_DNS_TEXT_MAX];
 	char apex[VEIL_DNS_TEXT_NAME_MAX + 1];
 	u8 addrs[VEIL_DNS_MAX_ADDRS * 16];
+	struct veil_dns_response r;
+	struct veil_dns_name target;
+	u8 out[VEIL_DNS_REWRITE_MAX];
 };
 
 static struct veil_dns_scratch __percpu *veil_dns_scratch;
@@ -146,45 +152,55 @@ static void veil_dns_headers(struct sk_buff *skb, unsigned int len, const struct
  * Answer the parsed query @pkt from what the cache said (@s->ans, or a
  * SERVFAIL when @servfail) and deliver the answer to the querier.
  */
+/* What to say for a question of @qclass/@qtype, from @s->ans and @s->zone. */
+static void veil_dns_fill(struct veil_dns_scratch *s, u16 qclass, u16 qtype, bool servfail,
+			  struct veil_dns_answer *a, struct veil_dns_soa *soa)
+{
+	unsigned int i;
+
+	memset(soa, 0, sizeof(*soa));
+	a->rcode = VEIL_DNS_RCODE_SERVFAIL;
+	if (servfail)
+		return;
+	*soa = (struct veil_dns_soa){
+		.serial = 1,
+		.refresh = VEIL_DNS_SOA_REFRESH,
+		.retry = VEIL_DNS_SOA_RETRY,
+		.expire = VEIL_DNS_SOA_EXPIRE,
+		.minimum = s->ans.ttl,
+		.ttl = s->ans.ttl,
+	};
+	a->rcode = VEIL_DNS_RCODE_NOERROR;
+	a->zone = &s->zone;
+	a->soa = soa;
+	a->ttl = s->ans.ttl;
+	if (s->ans.negative) {
+		a->rcode = VEIL_DNS_RCODE_NXDOMAIN;
+	} else if (qclass == VEIL_DNS_CLASS_IN && qtype == VEIL_DNS_TYPE_A) {
+		for (i = 0; i < s->ans.n4; i++)
+			memcpy(s->addrs + i * 4, &s->ans.a4[i], 4);
+		a->addrs = s->addrs;
+		a->naddrs = s->ans.n4;
+	} else if (qclass == VEIL_DNS_CLASS_IN && qtype == VEIL_DNS_TYPE_AAAA) {
+		for (i = 0; i < s->ans.n6; i++)
+			memcpy(s->addrs + i * 16, &s->ans.a6[i], 16);
+		a->addrs = s->addrs;
+		a->naddrs = s->ans.n6;
+	}
+	/* Anything else: the name exists, with no data of that type. */
+}
+
 static void veil_dns_answer(struct net *net, struct veil_dns_scratch *s, const u8 *pkt,
 			    const struct veil_dns_flow *f, bool servfail)
 {
 	const unsigned int head = LL_MAX_HEADER + sizeof(struct ipv6hdr) + sizeof(struct udphdr);
 	struct veil_dns_answer a = { .udp_size = VEIL_DNS_UDP_SIZE };
-	struct veil_dns_soa soa = {
-		.serial = 1,
-		.refresh = VEIL_DNS_SOA_REFRESH,
-		.retry = VEIL_DNS_SOA_RETRY,
-		.expire = VEIL_DNS_SOA_EXPIRE,
-	};
 	struct veil_dns_query *q = &s->q;
+	struct veil_dns_soa soa;
 	struct sk_buff *skb;
-	unsigned int i;
 	int len;
 
-	if (servfail) {
-		a.rcode = VEIL_DNS_RCODE_SERVFAIL;
-	} else {
-		soa.minimum = s->ans.ttl;
-		soa.ttl = s->ans.ttl;
-		a.zone = &s->zone;
-		a.soa = &soa;
-		a.ttl = s->ans.ttl;
-		if (s->ans.negative) {
-			a.rcode = VEIL_DNS_RCODE_NXDOMAIN;
-		} else if (q->qclass == VEIL_DNS_CLASS_IN && q->qtype == VEIL_DNS_TYPE_A) {
-			for (i = 0; i < s->ans.n4; i++)
-				memcpy(s->addrs + i * 4, &s->ans.a4[i], 4);
-			a.addrs = s->addrs;
-			a.naddrs = s->ans.n4;
-		} else if (q->qclass == VEIL_DNS_CLASS_IN && q->qtype == VEIL_DNS_TYPE_AAAA) {
-			for (i = 0; i < s->ans.n6; i++)
-				memcpy(s->addrs + i * 16, &s->ans.a6[i], 16);
-			a.addrs = s->addrs;
-			a.naddrs = s->ans.n6;
-		}
-		/* Anything else: the name exists, with no data of that type. */
-	}
+	veil_dns_fill(s, q->qclass, q->qtype, servfail, &a, &soa);
 	if (q->edns.present && !q->edns.valid)
 		a.rcode = VEIL_DNS_RCODE_FORMERR;
 
@@ -252,6 +268,58 @@ out:
 	return verdict;
 }
 
+/*
+ * A response whose CNAME chain leads into a secure zone: @s->r is its
+ * walk, @s->text/@s->zone the chain's last name and its zone, @s->ans the
+ * cached answer unless @servfail. Writes the new response to @s->out and
+ * returns its length, or a negative status.
+ */
+static int veil_dns_rewrite(struct veil_dns_scratch *s, const u8 *pkt, unsigned int len,
+			    bool servfail)
+{
+	struct veil_dns_answer a = {};
+	struct veil_dns_soa soa;
+
+	veil_dns_fill(s, s->r.qclass, s->r.qtype, servfail, &a, &soa);
+	return veil_dns_build_cname_answer(pkt, len, &s->r, s->r.chain_len, &a, s->out,
+					   sizeof(s->out));
+}
+
+/*
+ * Walk a response: true when it is a NOERROR answer whose CNAME chain ends
+ * in a secure zone; @s->text holds that name and @s->apex its zone.
+ */
+static bool veil_dns_secure_alias(struct net *net, struct veil_dns_scratch *s, const u8 *pkt,
+				  unsigned int len, int *tlen)
+{
+	if (veil_dns_walk_response(pkt, len, &s->r) != VEIL_DNS_OK || !s->r.chain_len ||
+	    (s->r.flags & VEIL_DNS_F_RCODE) != VEIL_DNS_RCODE_NOERROR)
+		return false;
+	if (veil_dns_name_unpack(pkt, len, s->r.final, &s->target) < 0)
+		return false;
+	*tlen = veil_dns_name_to_text(&s->target, s->text, sizeof(s->text));
+	return *tlen > 0 && veil_dns_find_zone(net, s->text, *tlen, s->apex, sizeof(s->apex)) &&
+	       !veil_dns_zone_from_text(s->apex, strlen(s->apex), &s->zone, NULL);
+}
+
+/* Deliver a rewritten response of @len bytes in @s->out. */
+static void veil_dns_deliver_out(struct net *net, struct veil_dns_scratch *s, int len,
+				 const struct veil_dns_flow *f)
+{
+	const unsigned int head = LL_MAX_HEADER + sizeof(struct ipv6hdr) + sizeof(struct udphdr);
+	struct sk_buff *skb;
+
+	if (len < 0)
+		return;
+	skb = alloc_skb(head + len, GFP_ATOMIC);
+	if (!skb)
+		return;
+	skb_reserve(skb, head);
+	skb_put_data(skb, s->out, len);
+	veil_dns_headers(skb, len, f);
+	veil_dns_deliver(net, skb, f);
+}
+
 void veil_dns_reply(struct net *net, struct sk_buff *skb, unsigned int off,
 		    const struct veil_dns_flow *f, bool servfail)
 {
@@ -262,6 +330,17 @@ void veil_dns_reply(struct net *net, struct sk_buff *skb, unsigned int off,
 
 	local_bh_disable();
 	s = this_cpu_ptr(veil_dns_scratch);
+	if (skb->len - off >= VEIL_DNS_HDR_LEN && (pkt[2] & 0x80)) {
+		/* A held response: rewrite it with what the verdict cached. */
+		rcu_read_lock();
+		if (veil_dns_secure_alias(net, s, pkt, skb->len - off, &tlen)) {
+			hit = !servfail && veil_dns_cache_get(net, s->text, tlen, &s->ans);
+			veil_dns_deliver_out(net, s, veil_dns_rewrite(s, pkt, skb->len - off, !hit),
+					     f);
+		}
+		rcu_read_unlock();
+		goto out;
+	}
 	if (veil_dns_parse_query(pkt, skb->len - off, &s->q) != VEIL_DNS_OK)
 		goto out;
 	tlen = veil_dns_name_to_text(&s->q.name, s->text, sizeof(s->text));
@@ -323,6 +402,132 @@ static unsigned int veil_dns_out6(void *priv, struct sk_buff *skb,
 	return veil_dns_query(state->net, skb, off + sizeof(*uh), &f);
 }
 
+/* Put @len bytes of @s->out in place of @skb's DNS message at @off. */
+static int veil_dns_replace(struct sk_buff *skb, unsigned int off, const u8 *msg, int len)
+{
+	unsigned int ulen = len + sizeof(struct udphdr), uoff = off - sizeof(struct udphdr);
+	struct udphdr *uh;
+
+	if (off + len > skb->len) {
+		unsigned int more = off + len - skb->len;
+
+		if (skb_tailroom(skb) < more &&
+		    pskb_expand_head(skb, 0, more - skb_tailroom(skb), GFP_ATOMIC))
+			return -ENOMEM;
+		skb_put(skb, more);
+	} else {
+		skb_trim(skb, off + len);
+	}
+	memcpy(skb->data + off, msg, len);
+	uh = (struct udphdr *)(skb->data + uoff);
+	uh->len = htons(ulen);
+	uh->check = 0;
+	if (ip_hdr(skb)->version == 4) {
+		struct iphdr *iph = ip_hdr(skb);
+
+		iph->tot_len = htons(skb->len);
+		ip_send_check(iph);
+		uh->check = csum_tcpudp_magic(iph->saddr, iph->daddr, ulen, IPPROTO_UDP,
+					      csum_partial(uh, ulen, 0));
+	} else {
+		struct ipv6hdr *ip6h = ipv6_hdr(skb);
+
+		ip6h->payload_len = htons(skb->len - sizeof(*ip6h));
+		uh->check = csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, ulen, IPPROTO_UDP,
+					    csum_partial(uh, ulen, 0));
+	}
+	if (!uh->check)
+		uh->check = CSUM_MANGLED_0;
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	return 0;
+}
+
+/*
+ * A UDP response from port 53 arriving for a local socket, its DNS message
+ * at @off. One whose CNAME chain leads into a secure zone is rewritten in
+ * place from the cache, or held for a verdict.
+ */
+static unsigned int veil_dns_response(struct net *net, struct sk_buff *skb, unsigned int off,
+				      const struct veil_dns_flow *f)
+{
+	unsigned int verdict = NF_ACCEPT, len = skb->len - off;
+	struct veil_dns_scratch *s;
+	const u8 *pkt;
+	int tlen, n;
+
+	if (len < VEIL_DNS_HDR_LEN || len > 65535)
+		return NF_ACCEPT;
+	if (skb_linearize(skb))
+		return NF_DROP;
+	pkt = skb->data + off;
+	if (!(pkt[2] & 0x80))
+		return NF_ACCEPT;
+
+	local_bh_disable();
+	s = this_cpu_ptr(veil_dns_scratch);
+	if (!veil_dns_secure_alias(net, s, pkt, len, &tlen))
+		goto out;
+	if (!veil_dns_cache_get(net, s->text, tlen, &s->ans)) {
+		if (veil_dns_pend(net, skb, off, f, s->text, tlen, s->r.qtype)) {
+			verdict = NF_STOLEN;
+			goto out;
+		}
+		n = veil_dns_rewrite(s, pkt, len, true);
+	} else {
+		n = veil_dns_rewrite(s, pkt, len, false);
+	}
+	/* The real answer for the alias never reaches the application. */
+	if (n < 0 || veil_dns_replace(skb, off, s->out, n))
+		verdict = NF_DROP;
+out:
+	local_bh_enable();
+	return verdict;
+}
+
+static unsigned int veil_dns_in4(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct veil_dns_flow f = { .family = AF_INET };
+	struct udphdr _uh;
+	const struct udphdr *uh;
+	unsigned int off;
+
+	if (iph->protocol != IPPROTO_UDP || ip_is_fragment(iph))
+		return NF_ACCEPT;
+	off = skb_network_offset(skb) + iph->ihl * 4;
+	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
+	if (!uh || uh->source != htons(VEIL_DNS_PORT))
+		return NF_ACCEPT;
+	f.src.v4 = iph->daddr;
+	f.dst.v4 = iph->saddr;
+	f.sport = uh->dest;
+	return veil_dns_response(state->net, skb, off + sizeof(*uh), &f);
+}
+
+static unsigned int veil_dns_in6(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state)
+{
+	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+	struct veil_dns_flow f = { .family = AF_INET6 };
+	struct udphdr _uh;
+	const struct udphdr *uh;
+	__be16 frag_off = 0;
+	u8 proto = ip6h->nexthdr;
+	int off;
+
+	off = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6h), &proto, &frag_off);
+	if (off < 0 || proto != IPPROTO_UDP || frag_off)
+		return NF_ACCEPT;
+	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
+	if (!uh || uh->source != htons(VEIL_DNS_PORT))
+		return NF_ACCEPT;
+	f.src.v6 = ip6h->daddr;
+	f.dst.v6 = ip6h->saddr;
+	f.sport = uh->dest;
+	return veil_dns_response(state->net, skb, off + sizeof(*uh), &f);
+}
+
 static const struct nf_hook_ops veil_dns_hook_ops[] = {
 	{
 		.hook		= veil_dns_out4,
@@ -336,6 +541,19 @@ static const struct nf_hook_ops veil_dns_hook_ops[] = {
 		.pf		= NFPROTO_IPV6,
 		.hooknum	= NF_INET_LOCAL_OUT,
 		.priority	= NF_IP6_PRI_RAW - 1,
+	},
+	{
+		.hook		= veil_dns_in4,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_IN,
+		/* After the firewall: only what it lets in is looked at. */
+		.priority	= NF_IP_PRI_FILTER + 1,
+	},
+	{
+		.hook		= veil_dns_in6,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP6_PRI_FILTER + 1,
 	},
 };
 

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 require_cmd ip modprobe dig host getent unbound python3 jq veil veil_dnsd
 
-ktap_plan 39
+ktap_plan 45
 
 modprobe veil
 new_netns nsA
@@ -55,6 +55,10 @@ server:
 	local-data: "txt.example.org. 300 IN TXT \"plain\""
 	local-zone: "corp.example." static
 	local-data: "web.corp.example. 300 IN A 198.51.100.99"
+	local-data: "alias.example.org. 300 IN CNAME web.corp.example."
+	local-data: "gone-alias.example.org. 300 IN CNAME gone.corp.example."
+	local-data: "late.example.org. 300 IN CNAME late.corp.example."
+	local-data: "plain-alias.example.org. 300 IN CNAME www.example.org."
 CONF
 ip netns exec "$nsR" unbound -c "$tmp/unbound.conf"
 slowwait 10 sh -c "ip netns exec $nsR ss -lun | grep -q 10.53.0.53:53"
@@ -85,6 +89,7 @@ d()
 
 raw "$nsA" 10.53.0.53 www.example.org 1 >"$tmp/plain-a"
 raw "$nsA" 10.53.0.53 txt.example.org 16 >"$tmp/plain-txt"
+raw "$nsA" 10.53.0.53 plain-alias.example.org 1 >"$tmp/plain-alias"
 check "before any zone, a name of the zone to be comes from the resolver" \
 	sh -c "ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.53 web.corp.example | grep -qx 198.51.100.99"
 
@@ -139,7 +144,7 @@ check "with no listener, a name with nothing cached gets SERVFAIL at once" \
 # A listener decides what nothing in the cache says yet.
 ip netns exec "$nsA" veil_dnsd 120 new.corp.example=100.64.7.21,fd00:64::21 \
 	nx.corp.example=nxdomain sf.corp.example=servfail slow.corp.example=ignore \
-	twice.corp.example=100.64.7.22 >"$tmp/dnsd" 2>&1 &
+	twice.corp.example=100.64.7.22 late.corp.example=100.64.7.30 >"$tmp/dnsd" 2>&1 &
 dnsd=$!
 slowwait 10 grep -q ready "$tmp/dnsd"
 check "a miss is held and answered by the listener's verdict" \
@@ -170,6 +175,23 @@ check "queries held for one name are all answered by one verdict" \
 	sh -c "grep -qx 100.64.7.22 $tmp/t1 && grep -qx 100.64.7.22 $tmp/t2"
 check "a verdict for a query that is not held is refused (ENOENT)" \
 	sh -c "ip netns exec $nsA veil_dnsd verdict 999999 | grep -q 'error 2 .*no query is held'"
+# CNAME aliases: a public name whose chain ends in a secure zone.
+d "$nsA" @10.53.0.53 alias.example.org A >"$tmp/alias"
+check "an alias into a secure zone is rewritten to the secure address" \
+	sh -c "grep -qE 'CNAME	web\.corp\.example\.$' $tmp/alias && grep -qE 'IN	A	100\.64\.7\.1$' $tmp/alias"
+check "and the resolver's address for the target never reaches the client" \
+	sh -c "! grep -q 198.51.100.99 $tmp/alias"
+check "AAAA through an alias" \
+	sh -c "ip netns exec $nsA dig +short +tries=1 +time=5 @10.53.0.53 alias.example.org AAAA | tail -1 | grep -qx fd00:64::7"
+d "$nsA" @10.53.0.53 gone-alias.example.org A >"$tmp/galias"
+check "an alias of a name cached as NXDOMAIN becomes NXDOMAIN, with the CNAME and the SOA" \
+	sh -c "grep -q 'status: NXDOMAIN' $tmp/galias && grep -q 'CNAME' $tmp/galias && grep -qE '^corp\.example\..*SOA' $tmp/galias"
+check "an alias of a name not cached yet waits for the verdict" \
+	sh -c "ip netns exec $nsA dig +short +tries=1 +time=5 @10.53.0.53 late.example.org | tail -1 | grep -qx 100.64.7.30 &&
+	       grep -qE '^query [0-9]+ late.corp.example 1 ' $tmp/dnsd"
+check "an alias that stays outside the zones is byte for byte the resolver's" \
+	test "$(raw "$nsA" 10.53.0.53 plain-alias.example.org 1)" = "$(cat "$tmp/plain-alias")"
+
 echo 0 >/sys/module/veil/parameters/dns_pending_max
 d "$nsA" @10.53.0.53 full.corp.example A >"$tmp/full"
 check "with the table full, SERVFAIL at once" grep -q 'status: SERVFAIL' "$tmp/full"
