@@ -9,12 +9,17 @@
 
 #include "device.h"
 #include "netlink.h"
+#include "receive.h"
 
 #define VEIL_VERSION "0.1.0"
 
 static int __init veil_init(void)
 {
 	int err;
+
+	err = veil_rx_wq_init();
+	if (err)
+		goto err_rx;
 
 	err = veil_device_init();
 	if (err)
@@ -30,6 +35,8 @@ static int __init veil_init(void)
 err_genl:
 	veil_device_uninit();
 err_device:
+	veil_rx_wq_uninit();
+err_rx:
 	return err;
 }
 
@@ -37,6 +44,7 @@ static void __exit veil_exit(void)
 {
 	veil_genl_uninit();
 	veil_device_uninit();
+	veil_rx_wq_uninit();
 }
 
 module_init(veil_init);
