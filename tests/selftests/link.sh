@@ -56,8 +56,12 @@ same_as_ip()
 	b=$(ip -n "$1" -j -s link show type veil | jq -S "$norm") || return 1
 	[ "$a" = "$b" ] || { echo "veil: $a"; echo "ip: $b"; return 1; }
 }
-check "veil -j link show agrees with ip -j -s link (nsA, with traffic)" same_as_ip "$nsA"
-check "veil -j link show agrees with ip -j -s link (nsB, two devices)" same_as_ip "$nsB"
+# The kernel's own IPv6 packets (router solicitations, MLD) may be dropped
+# between the two reads, at its own pace: compare until a quiet moment.
+check "veil -j link show agrees with ip -j -s link (nsA, with traffic)" \
+	slowwait 10 same_as_ip "$nsA"
+check "veil -j link show agrees with ip -j -s link (nsB, two devices)" \
+	slowwait 10 same_as_ip "$nsB"
 
 text_matches()
 {
