@@ -101,6 +101,10 @@ struct veil_pstats_total {
  * @keepalive_timer: fires every @keepalive seconds
  * @last_rx: jiffies of the last authenticated packet, 0 if none
  * @last_tx: jiffies of the last packet sent
+ * @rx_tick: jiffies of the last arrival (receive.c, written racily by
+ *	arriving CPUs: it only steers where packets are decrypted)
+ * @rx_count: packets arrived in the tick @rx_tick
+ * @rx_steer: decrypt on another CPU during this tick
  * @allowed: this peer's entries in vd->allowed
  * @stats: counters, one set per CPU
  * @dead: set when the peer is being removed
@@ -124,6 +128,9 @@ struct veil_peer {
 	struct timer_list keepalive_timer;
 	unsigned long last_rx;
 	unsigned long last_tx;
+	unsigned long rx_tick;
+	u32 rx_count;
+	bool rx_steer;
 	struct list_head allowed;
 	struct veil_pstats __percpu *stats;
 	bool dead;

@@ -318,6 +318,38 @@ static int veil_rx_cpu(u32 receiver)
 	return cpu < nr_cpu_ids ? cpu : -1;
 }
 
+/*
+ * A hand-off wakes another CPU, which only pays when there is load to
+ * share: a tunnel that carried fewer than VEIL_RX_STEER_MIN packets in the
+ * previous tick (a ping, keepalives, an interactive session) is decrypted
+ * where it arrives, without that latency. The choice is made once per
+ * tick, and a tunnel goes back to the synchronous path only once its
+ * queue is empty, so packets cannot overtake those still queued.
+ */
+#define VEIL_RX_STEER_MIN	8
+
+static int veil_rx_steer(struct veil_device *vd, struct veil_peer *peer, u32 receiver)
+{
+	unsigned long now = jiffies, tick = READ_ONCE(peer->rx_tick);
+	bool steer = READ_ONCE(peer->rx_steer);
+	int cpu = veil_rx_cpu(receiver);
+
+	if (cpu < 0)
+		return -1;
+	if (likely(tick == now)) {
+		WRITE_ONCE(peer->rx_count, READ_ONCE(peer->rx_count) + 1);
+		return steer ? cpu : -1;
+	}
+	if (tick == now - 1 && READ_ONCE(peer->rx_count) >= VEIL_RX_STEER_MIN)
+		steer = true;
+	else if (steer)
+		steer = !skb_queue_empty_lockless(&per_cpu_ptr(vd->rxq, cpu)->queue);
+	WRITE_ONCE(peer->rx_steer, steer);
+	WRITE_ONCE(peer->rx_count, 1);
+	WRITE_ONCE(peer->rx_tick, now);
+	return steer ? cpu : -1;
+}
+
 static void veil_rx_enqueue(struct veil_device *vd, struct sk_buff *skb, int cpu)
 {
 	struct veil_rxq *q = per_cpu_ptr(vd->rxq, cpu);
@@ -415,7 +447,7 @@ int veil_udp_encap_rcv(struct sock *sk, struct sk_buff *skb)
 		DEV_STATS_INC(vd->dev, rx_errors);
 		goto drop;
 	}
-	cpu = veil_rx_cpu(h.receiver);
+	cpu = veil_rx_steer(vd, peer, h.receiver);
 	if (cpu < 0)
 		veil_rx_decrypt(peer, skb, hdr, &h);
 	else
