@@ -16,6 +16,7 @@
 #include "compat.h"
 #include "device.h"
 #include "peer.h"
+#include "receive.h"
 #include "send.h"
 #include "socket.h"
 
@@ -29,7 +30,6 @@
 static int veil_dev_init(struct net_device *dev)
 {
 	struct veil_device *vd = netdev_priv(dev);
-
 	int err;
 
 	vd->dev = dev;
@@ -41,12 +41,19 @@ static int veil_dev_init(struct net_device *dev)
 	if (!dev->tstats)
 		return -ENOMEM;
 	err = gro_cells_init(&vd->gro, dev);
-	if (err) {
-		free_percpu(dev->tstats);
-		dev->tstats = NULL;
-		return err;
-	}
+	if (err)
+		goto err_gro;
+	err = veil_rx_init(vd);
+	if (err)
+		goto err_rx;
 	return 0;
+
+err_rx:
+	gro_cells_destroy(&vd->gro);
+err_gro:
+	free_percpu(dev->tstats);
+	dev->tstats = NULL;
+	return err;
 }
 
 static void veil_dev_uninit(struct net_device *dev)
@@ -58,6 +65,8 @@ static void veil_dev_uninit(struct net_device *dev)
 	vd->dead = true;
 	veil_socket_close(vd);
 	mutex_unlock(&vd->lock);
+	/* Queued packets are delivered through the GRO cells: drop them first. */
+	veil_rx_uninit(vd);
 	gro_cells_destroy(&vd->gro);
 	free_percpu(dev->tstats);
 	dev->tstats = NULL;

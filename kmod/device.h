@@ -10,6 +10,7 @@
 #include <net/sock.h>
 
 struct veil_adopted;
+struct veil_rxq;
 
 #define VEIL_PEER_HASH_BITS	8
 #define VEIL_ALLOWED_HASH_BITS	10
@@ -36,6 +37,7 @@ struct veil_adopted;
  * @lens4: bit N set when some IPv4 prefix of length N exists (under @lock)
  * @lens6: the same for IPv6 prefix lengths
  * @npeers: number of tunnels (under @lock)
+ * @rxq: per-CPU queues of packets waiting for decryption (receive.c)
  * @gro: GRO cells for delivering decrypted packets
  */
 struct veil_device {
@@ -53,6 +55,7 @@ struct veil_device {
 	u64 lens4;
 	unsigned long lens6[BITS_TO_LONGS(129)];
 	u32 npeers;
+	struct veil_rxq __percpu *rxq;
 	struct gro_cells gro;
 };
 

@@ -10,6 +10,7 @@
 #include "device.h"
 #include "dns.h"
 #include "netlink.h"
+#include "receive.h"
 #include "socket.h"
 
 #define VEIL_VERSION "0.1.0"
@@ -21,6 +22,10 @@ static int __init veil_init(void)
 	err = veil_socket_init();
 	if (err)
 		goto err_socket;
+
+	err = veil_rx_wq_init();
+	if (err)
+		goto err_rx;
 
 	err = veil_device_init();
 	if (err)
@@ -54,6 +59,8 @@ err_dns:
 err_hook:
 	veil_device_uninit();
 err_device:
+	veil_rx_wq_uninit();
+err_rx:
 	veil_socket_uninit();
 err_socket:
 	return err;
@@ -66,6 +73,7 @@ static void __exit veil_exit(void)
 	veil_dns_uninit();
 	veil_dns_hook_uninit();
 	veil_device_uninit();
+	veil_rx_wq_uninit();
 	veil_socket_uninit();
 }
 

@@ -707,6 +707,7 @@ static int veil_nl_key_swap_doit(struct sk_buff *skb, struct genl_info *info)
 static int veil_nl_put_peer(struct sk_buff *skb, struct veil_peer *peer)
 {
 	struct veil_xlat *xlat;
+	struct veil_pstats_total st;
 	struct veil_keys *keys;
 	struct veil_ports *ports;
 	struct veil_allowed *a;
@@ -787,20 +788,17 @@ static int veil_nl_put_peer(struct sk_buff *skb, struct veil_peer *peer)
 	}
 	nla_nest_end(skb, list);
 
+	veil_peer_get_stats(peer, &st);
 	list = nla_nest_start(skb, VEIL_A_PEER_STATS);
 	if (!list ||
-	    nla_put_u64_64bit(skb, VEIL_A_PSTATS_RX_PACKETS,
-			      atomic64_read(&peer->stats.rx_packets), VEIL_A_PSTATS_PAD) ||
-	    nla_put_u64_64bit(skb, VEIL_A_PSTATS_RX_BYTES,
-			      atomic64_read(&peer->stats.rx_bytes), VEIL_A_PSTATS_PAD) ||
-	    nla_put_u64_64bit(skb, VEIL_A_PSTATS_TX_PACKETS,
-			      atomic64_read(&peer->stats.tx_packets), VEIL_A_PSTATS_PAD) ||
-	    nla_put_u64_64bit(skb, VEIL_A_PSTATS_TX_BYTES,
-			      atomic64_read(&peer->stats.tx_bytes), VEIL_A_PSTATS_PAD))
+	    nla_put_u64_64bit(skb, VEIL_A_PSTATS_RX_PACKETS, st.rx_packets, VEIL_A_PSTATS_PAD) ||
+	    nla_put_u64_64bit(skb, VEIL_A_PSTATS_RX_BYTES, st.rx_bytes, VEIL_A_PSTATS_PAD) ||
+	    nla_put_u64_64bit(skb, VEIL_A_PSTATS_TX_PACKETS, st.tx_packets, VEIL_A_PSTATS_PAD) ||
+	    nla_put_u64_64bit(skb, VEIL_A_PSTATS_TX_BYTES, st.tx_bytes, VEIL_A_PSTATS_PAD))
 		goto err;
-	for (k = 0; k < ARRAY_SIZE(peer->stats.drop); k++)
-		if (nla_put_u64_64bit(skb, VEIL_A_PSTATS_DROP_AUTH + k,
-				      atomic64_read(&peer->stats.drop[k]), VEIL_A_PSTATS_PAD))
+	for (k = 0; k < ARRAY_SIZE(st.drop); k++)
+		if (nla_put_u64_64bit(skb, VEIL_A_PSTATS_DROP_AUTH + k, st.drop[k],
+				      VEIL_A_PSTATS_PAD))
 			goto err;
 	nla_nest_end(skb, list);
 	nla_nest_end(skb, nest);

@@ -176,7 +176,13 @@ struct veil_peer *veil_peer_create(struct veil_device *vd, u32 id)
 	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
 	if (!peer)
 		return ERR_PTR(-ENOMEM);
+	peer->stats = netdev_alloc_pcpu_stats(struct veil_pstats);
+	if (!peer->stats) {
+		kfree(peer);
+		return ERR_PTR(-ENOMEM);
+	}
 	if (dst_cache_init(&peer->dst_cache, GFP_KERNEL)) {
+		free_percpu(peer->stats);
 		kfree(peer);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -205,7 +211,36 @@ static void veil_peer_free_rcu(struct rcu_head *rcu)
 	kfree(rcu_dereference_protected(peer->ports, 1));
 	kfree(rcu_dereference_protected(peer->xlat, 1));
 	dst_cache_destroy(&peer->dst_cache);
+	free_percpu(peer->stats);
 	kfree(peer);
+}
+
+void veil_peer_get_stats(const struct veil_peer *peer, struct veil_pstats_total *t)
+{
+	int cpu, i;
+
+	memset(t, 0, sizeof(*t));
+	for_each_possible_cpu(cpu) {
+		const struct veil_pstats *s = per_cpu_ptr(peer->stats, cpu);
+		u64 rxp, rxb, txp, txb, drop[VEIL_PSTATS_NDROP];
+		unsigned int start;
+
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			rxp = u64_stats_read(&s->rx_packets);
+			rxb = u64_stats_read(&s->rx_bytes);
+			txp = u64_stats_read(&s->tx_packets);
+			txb = u64_stats_read(&s->tx_bytes);
+			for (i = 0; i < VEIL_PSTATS_NDROP; i++)
+				drop[i] = u64_stats_read(&s->drop[i]);
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		t->rx_packets += rxp;
+		t->rx_bytes += rxb;
+		t->tx_packets += txp;
+		t->tx_bytes += txb;
+		for (i = 0; i < VEIL_PSTATS_NDROP; i++)
+			t->drop[i] += drop[i];
+	}
 }
 
 /* First phase: unpublish. Readers that found the peer may still use it. */

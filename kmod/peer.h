@@ -7,6 +7,7 @@
 #include <linux/skbuff.h>
 #include <linux/spinlock.h>
 #include <linux/timer.h>
+#include <linux/u64_stats_sync.h>
 #include <net/dst_cache.h>
 #include <uapi/linux/veil.h>
 
@@ -78,16 +79,29 @@ union veil_sockaddr {
 	struct sockaddr_in6 sin6;
 };
 
+#define VEIL_PSTATS_NDROP (VEIL_A_PSTATS_DROP_NOKEY - VEIL_A_PSTATS_DROP_AUTH + 1)
+
 /**
- * struct veil_pstats - per-tunnel counters, updated locklessly
+ * struct veil_pstats - per-tunnel counters of one CPU; each CPU writes its
+ *	own with BH disabled, readers sum them (veil_peer_get_stats)
+ * @syncp: makes the 64-bit counters readable whole on 32-bit machines
  */
 struct veil_pstats {
-	atomic64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
-	atomic64_t drop[VEIL_A_PSTATS_DROP_NOKEY - VEIL_A_PSTATS_DROP_AUTH + 1];
+	u64_stats_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	u64_stats_t drop[VEIL_PSTATS_NDROP];
+	struct u64_stats_sync syncp;
+};
+
+/**
+ * struct veil_pstats_total - the counters of a tunnel summed over CPUs
+ */
+struct veil_pstats_total {
+	u64 rx_packets, rx_bytes, tx_packets, tx_bytes;
+	u64 drop[VEIL_PSTATS_NDROP];
 };
 
 #define veil_peer_drop(p, what) \
-	atomic64_inc(&(p)->stats.drop[VEIL_A_PSTATS_DROP_##what - VEIL_A_PSTATS_DROP_AUTH])
+	veil_peer_drop_idx(p, VEIL_A_PSTATS_DROP_##what - VEIL_A_PSTATS_DROP_AUTH)
 
 /**
  * struct veil_peer - one tunnel
@@ -111,8 +125,12 @@ struct veil_pstats {
  * @keepalive_timer: fires every @keepalive seconds
  * @last_rx: jiffies of the last authenticated packet, 0 if none
  * @last_tx: jiffies of the last packet sent
+ * @rx_tick: jiffies of the last arrival (receive.c, written racily by
+ *	arriving CPUs: it only steers where packets are decrypted)
+ * @rx_count: packets arrived in the tick @rx_tick
+ * @rx_steer: decrypt on another CPU during this tick
  * @allowed: this peer's entries in vd->allowed
- * @stats: counters
+ * @stats: counters, one set per CPU
  * @dead: set when the peer is being removed
  * @dying: in a list of peers being removed together (under vd->lock)
  * @rcu: for freeing after a grace period
@@ -136,8 +154,11 @@ struct veil_peer {
 	struct timer_list keepalive_timer;
 	unsigned long last_rx;
 	unsigned long last_tx;
+	unsigned long rx_tick;
+	u32 rx_count;
+	bool rx_steer;
 	struct list_head allowed;
-	struct veil_pstats stats;
+	struct veil_pstats __percpu *stats;
 	bool dead;
 	struct list_head dying;
 	struct rcu_head rcu;
@@ -176,16 +197,39 @@ void veil_peer_set_xlat(struct veil_peer *peer, struct veil_xlat *xlat);
 void veil_peer_set_endpoint(struct veil_peer *peer, const union veil_sockaddr *ep);
 void veil_peer_set_keepalive(struct veil_peer *peer, u16 seconds);
 
+void veil_peer_get_stats(const struct veil_peer *peer, struct veil_pstats_total *t);
+
+/*
+ * Counter updates run on the data path with BH disabled (softirq, the
+ * transmit path, the receive workers), so this CPU's set is ours alone.
+ */
 static inline void veil_peer_rx_add(struct veil_peer *peer, unsigned int len)
 {
-	atomic64_inc(&peer->stats.rx_packets);
-	atomic64_add(len, &peer->stats.rx_bytes);
+	struct veil_pstats *s = this_cpu_ptr(peer->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	u64_stats_inc(&s->rx_packets);
+	u64_stats_add(&s->rx_bytes, len);
+	u64_stats_update_end(&s->syncp);
 }
 
 static inline void veil_peer_tx_add(struct veil_peer *peer, unsigned int len)
 {
-	atomic64_inc(&peer->stats.tx_packets);
-	atomic64_add(len, &peer->stats.tx_bytes);
+	struct veil_pstats *s = this_cpu_ptr(peer->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	u64_stats_inc(&s->tx_packets);
+	u64_stats_add(&s->tx_bytes, len);
+	u64_stats_update_end(&s->syncp);
+}
+
+static inline void veil_peer_drop_idx(struct veil_peer *peer, unsigned int i)
+{
+	struct veil_pstats *s = this_cpu_ptr(peer->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	u64_stats_inc(&s->drop[i]);
+	u64_stats_update_end(&s->syncp);
 }
 
 bool veil_ports_allow(const struct veil_peer *peer, struct sk_buff *skb, bool rx);
