@@ -35,7 +35,7 @@ UNIT_SRC	:= $(wildcard tests/unit/*_test.c)
 UNIT_PROGS	:= $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 
 .SECONDARY:
-.PHONY: all module userspace selftests unit check demo bench bench-tunnel install install-module \
+.PHONY: all module userspace selftests unit check demo bench bench-tunnel bench-dns install install-module \
 	install-user clean deps
 all: module userspace
 
@@ -84,10 +84,13 @@ check: deps
 demo: deps
 	scripts/demo
 
-bench: bench-tunnel
+bench: bench-tunnel bench-dns
 
 bench-tunnel: deps
 	scripts/bench tunnel
+
+bench-dns: deps
+	scripts/bench dns
 
 install: install-module install-user
 
