@@ -408,6 +408,9 @@ static int veil_dns_replace(struct sk_buff *skb, unsigned int off, const u8 *msg
 	unsigned int ulen = len + sizeof(struct udphdr), uoff = off - sizeof(struct udphdr);
 	struct udphdr *uh;
 
+	/* A packet tap may hold a clone: write to a copy of our own. */
+	if (skb_ensure_writable(skb, skb->len))
+		return -ENOMEM;
 	if (off + len > skb->len) {
 		unsigned int more = off + len - skb->len;
 
