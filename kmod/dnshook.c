@@ -358,50 +358,6 @@ out:
 	local_bh_enable();
 }
 
-static unsigned int veil_dns_out4(void *priv, struct sk_buff *skb,
-				  const struct nf_hook_state *state)
-{
-	const struct iphdr *iph = ip_hdr(skb);
-	struct veil_dns_flow f = { .family = AF_INET };
-	struct udphdr _uh;
-	const struct udphdr *uh;
-	unsigned int off;
-
-	if (iph->protocol != IPPROTO_UDP || ip_is_fragment(iph))
-		return NF_ACCEPT;
-	off = skb_network_offset(skb) + iph->ihl * 4;
-	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
-	if (!uh || uh->dest != htons(VEIL_DNS_PORT))
-		return NF_ACCEPT;
-	f.src.v4 = iph->saddr;
-	f.dst.v4 = iph->daddr;
-	f.sport = uh->source;
-	return veil_dns_query(state->net, skb, off + sizeof(*uh), &f);
-}
-
-static unsigned int veil_dns_out6(void *priv, struct sk_buff *skb,
-				  const struct nf_hook_state *state)
-{
-	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
-	struct veil_dns_flow f = { .family = AF_INET6 };
-	struct udphdr _uh;
-	const struct udphdr *uh;
-	__be16 frag_off = 0;
-	u8 proto = ip6h->nexthdr;
-	int off;
-
-	off = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6h), &proto, &frag_off);
-	if (off < 0 || proto != IPPROTO_UDP || frag_off)
-		return NF_ACCEPT;
-	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
-	if (!uh || uh->dest != htons(VEIL_DNS_PORT))
-		return NF_ACCEPT;
-	f.src.v6 = ip6h->saddr;
-	f.dst.v6 = ip6h->daddr;
-	f.sport = uh->source;
-	return veil_dns_query(state->net, skb, off + sizeof(*uh), &f);
-}
-
 /* Put @len bytes of @s->out in place of @skb's DNS message at @off. */
 static int veil_dns_replace(struct sk_buff *skb, unsigned int off, const u8 *msg, int len)
 {
@@ -487,73 +443,87 @@ out:
 	return verdict;
 }
 
-static unsigned int veil_dns_in4(void *priv, struct sk_buff *skb,
-				 const struct nf_hook_state *state)
+/*
+ * The DNS message of a UDP packet to (@out) or from port 53, at the network
+ * header: its offset, with the flow filled in as seen from the local
+ * socket, or -1 for any other packet.
+ */
+static int veil_dns_udp(struct sk_buff *skb, u8 pf, bool out, struct veil_dns_flow *f)
 {
-	const struct iphdr *iph = ip_hdr(skb);
-	struct veil_dns_flow f = { .family = AF_INET };
-	struct udphdr _uh;
 	const struct udphdr *uh;
-	unsigned int off;
-
-	if (iph->protocol != IPPROTO_UDP || ip_is_fragment(iph))
-		return NF_ACCEPT;
-	off = skb_network_offset(skb) + iph->ihl * 4;
-	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
-	if (!uh || uh->source != htons(VEIL_DNS_PORT))
-		return NF_ACCEPT;
-	f.src.v4 = iph->daddr;
-	f.dst.v4 = iph->saddr;
-	f.sport = uh->dest;
-	return veil_dns_response(state->net, skb, off + sizeof(*uh), &f);
-}
-
-static unsigned int veil_dns_in6(void *priv, struct sk_buff *skb,
-				 const struct nf_hook_state *state)
-{
-	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
-	struct veil_dns_flow f = { .family = AF_INET6 };
 	struct udphdr _uh;
-	const struct udphdr *uh;
-	__be16 frag_off = 0;
-	u8 proto = ip6h->nexthdr;
 	int off;
 
-	off = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6h), &proto, &frag_off);
-	if (off < 0 || proto != IPPROTO_UDP || frag_off)
-		return NF_ACCEPT;
+	if (pf == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		if (iph->protocol != IPPROTO_UDP || ip_is_fragment(iph))
+			return -1;
+		off = skb_network_offset(skb) + iph->ihl * 4;
+		f->family = AF_INET;
+		f->src.v4 = out ? iph->saddr : iph->daddr;
+		f->dst.v4 = out ? iph->daddr : iph->saddr;
+	} else {
+		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		__be16 frag_off = 0;
+		u8 proto = ip6h->nexthdr;
+
+		off = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6h), &proto,
+				       &frag_off);
+		if (off < 0 || proto != IPPROTO_UDP || frag_off)
+			return -1;
+		f->family = AF_INET6;
+		f->src.v6 = out ? ip6h->saddr : ip6h->daddr;
+		f->dst.v6 = out ? ip6h->daddr : ip6h->saddr;
+	}
 	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
-	if (!uh || uh->source != htons(VEIL_DNS_PORT))
-		return NF_ACCEPT;
-	f.src.v6 = ip6h->daddr;
-	f.dst.v6 = ip6h->saddr;
-	f.sport = uh->dest;
-	return veil_dns_response(state->net, skb, off + sizeof(*uh), &f);
+	if (!uh || (out ? uh->dest : uh->source) != htons(VEIL_DNS_PORT))
+		return -1;
+	f->sport = out ? uh->source : uh->dest;
+	return off + sizeof(*uh);
+}
+
+static unsigned int veil_dns_out(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state)
+{
+	struct veil_dns_flow f;
+	int off = veil_dns_udp(skb, state->pf, true, &f);
+
+	return off < 0 ? NF_ACCEPT : veil_dns_query(state->net, skb, off, &f);
+}
+
+static unsigned int veil_dns_in(void *priv, struct sk_buff *skb,
+				const struct nf_hook_state *state)
+{
+	struct veil_dns_flow f;
+	int off = veil_dns_udp(skb, state->pf, false, &f);
+
+	return off < 0 ? NF_ACCEPT : veil_dns_response(state->net, skb, off, &f);
 }
 
 static const struct nf_hook_ops veil_dns_hook_ops[] = {
 	{
-		.hook		= veil_dns_out4,
+		.hook		= veil_dns_out,
 		.pf		= NFPROTO_IPV4,
 		.hooknum	= NF_INET_LOCAL_OUT,
 		/* Before conntrack: a query answered here leaves no trace. */
 		.priority	= NF_IP_PRI_RAW - 1,
 	},
 	{
-		.hook		= veil_dns_out6,
+		.hook		= veil_dns_out,
 		.pf		= NFPROTO_IPV6,
 		.hooknum	= NF_INET_LOCAL_OUT,
 		.priority	= NF_IP6_PRI_RAW - 1,
 	},
 	{
-		.hook		= veil_dns_in4,
+		.hook		= veil_dns_in,
 		.pf		= NFPROTO_IPV4,
 		.hooknum	= NF_INET_LOCAL_IN,
 		/* After the firewall: only what it lets in is looked at. */
 		.priority	= NF_IP_PRI_FILTER + 1,
 	},
 	{
-		.hook		= veil_dns_in6,
+		.hook		= veil_dns_in,
 		.pf		= NFPROTO_IPV6,
 		.hooknum	= NF_INET_LOCAL_IN,
 		.priority	= NF_IP6_PRI_FILTER + 1,
