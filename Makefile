@@ -20,19 +20,32 @@ CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Wformat=2 -Wno-format-nonliteral \
 		   -Wshadow -Wstrict-prototypes -Wmissing-prototypes -D_GNU_SOURCE \
 		   -DVEIL_VERSION='"$(VERSION)"' -Iinclude/uapi -Iuserspace/lib
-PKGS		:= libmnl json-c
+PKGS		:= libmnl json-c openssl libprotobuf-c sqlite3 libsystemd
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS	:= -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 B		:= build
 LIB_SRC		:= $(wildcard userspace/lib/*.c)
 CLI_SRC		:= $(wildcard userspace/cli/*.c)
 LIB_OBJ		:= $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ		:= $(CLI_SRC:%.c=$(B)/%.o)
-PROGS		:= $(B)/veil
+# Control plane: the protocol (userspace/ctl/veil.proto, compiled by protoc-c
+# into $(B)/gen), its client library, and the controller.
+PROTO		:= $(wildcard userspace/ctl/veil.proto)
+GEN_H		:= $(if $(PROTO),$(B)/gen/veil.pb-c.h)
+GEN_OBJ		:= $(if $(PROTO),$(B)/gen/veil.pb-c.o)
+CTL_SRC		:= $(wildcard userspace/ctl/*.c)
+CTL_OBJ		:= $(CTL_SRC:%.c=$(B)/%.o) $(GEN_OBJ)
+SRV_SRC		:= $(filter-out userspace/controller/main.c,$(wildcard userspace/controller/*.c))
+SRV_OBJ		:= $(SRV_SRC:%.c=$(B)/%.o)
+PROGS		:= $(B)/veil $(if $(wildcard userspace/controller/main.c),$(B)/veil-controller)
 TEST_PROGS	:= $(B)/tests/nl_policy $(B)/tests/nl_fuzz $(B)/tests/veil_sockfd $(B)/tests/veil_dnsd
+# Unit tests: tests/unit/*_test.c (module files), tests/controller/*_test.c
+# (linked with the controller's objects).
 UNIT_SRC	:= $(wildcard tests/unit/*_test.c)
-UNIT_PROGS	:= $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+CUNIT_SRC	:= $(wildcard tests/controller/*_test.c)
+UNIT_PROGS	:= $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%) \
+		   $(CUNIT_SRC:tests/controller/%.c=$(B)/tests/unit/%)
 
 .SECONDARY:
 .PHONY: all module userspace selftests unit check demo bench bench-tunnel bench-dns install install-module \
@@ -46,16 +59,31 @@ module:
 
 userspace: $(PROGS)
 
-$(B)/%.o: %.c $(wildcard userspace/*/*.h) include/uapi/linux/veil.h
+$(B)/%.o: %.c $(wildcard userspace/*/*.h) include/uapi/linux/veil.h $(GEN_H)
 	@mkdir -p $(dir $@)
 	@pkg-config --exists $(PKGS) || { echo "Missing $(PKGS) development files:" \
 		"run scripts/deps as root." >&2; exit 1; }
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -Iuserspace/ctl -Iuserspace/controller -I$(B)/gen $(PKG_CFLAGS) -c -o $@ $<
+
+$(B)/gen/veil.pb-c.c $(B)/gen/veil.pb-c.h: $(PROTO)
+	@mkdir -p $(B)/gen
+	protoc-c --proto_path=userspace/ctl --c_out=$(B)/gen $<
+
+# Generated code: built with the project's flags minus the prototype checks.
+$(B)/gen/veil.pb-c.o: $(B)/gen/veil.pb-c.c $(B)/gen/veil.pb-c.h
+	$(CC) $(filter-out -Wmissing-prototypes -Wstrict-prototypes,$(CFLAGS)) \
+		$(PKG_CFLAGS) -I$(B)/gen -c -o $@ $<
+
+$(B)/libveilctl.a: $(CTL_OBJ)
+	$(AR) rcs $@ $^
+
+$(B)/veil-controller: $(B)/userspace/controller/main.o $(SRV_OBJ) $(B)/libveilctl.a $(B)/libveil.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/libveil.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(B)/veil: $(CLI_OBJ) $(B)/libveil.a
+$(B)/veil: $(CLI_OBJ) $(B)/libveilctl.a $(B)/libveil.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 selftests: $(TEST_PROGS)
@@ -71,6 +99,9 @@ $(B)/tests/unit/replay_test: tests/unit/replay_test.c kmod/replay.c kmod/replay.
 $(B)/tests/unit/dnswire_test: tests/unit/dnswire_test.c kmod/dnswire.c kmod/dnswire.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ikmod -o $@ tests/unit/dnswire_test.c kmod/dnswire.c
+
+$(B)/tests/unit/%_test: $(B)/tests/controller/%_test.o $(SRV_OBJ) $(B)/libveilctl.a $(B)/libveil.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/tests/%: $(B)/tests/selftests/%.o $(B)/libveil.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -100,7 +131,9 @@ install-module: module
 
 install-user: userspace
 	install -D -m 0755 $(B)/veil $(DESTDIR)$(PREFIX)/sbin/veil
+	@if [ -x $(B)/veil-controller ]; then \
+		install -D -m 0755 $(B)/veil-controller $(DESTDIR)$(PREFIX)/sbin/veil-controller; fi
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
-	rm -rf $(B)/userspace $(B)/tests $(B)/libveil.a $(PROGS)
+	rm -rf $(B)/userspace $(B)/tests $(B)/gen $(B)/libveil.a $(B)/libveilctl.a $(PROGS)
