@@ -287,13 +287,15 @@ static int veil_dns_rewrite(struct veil_dns_scratch *s, const u8 *pkt, unsigned 
 
 /*
  * Walk a response: true when it is a NOERROR answer whose CNAME chain ends
- * in a secure zone; @s->text holds that name and @s->apex its zone.
+ * in a secure zone; @s->text holds that name and @s->apex its zone. A chain
+ * longer than VEIL_DNS_CHAIN_MAX links, or a loop, has no end to judge: it
+ * passes, as does anything malformed.
  */
 static bool veil_dns_secure_alias(struct net *net, struct veil_dns_scratch *s, const u8 *pkt,
 				  unsigned int len, int *tlen)
 {
 	if (veil_dns_walk_response(pkt, len, &s->r) != VEIL_DNS_OK || !s->r.chain_len ||
-	    (s->r.flags & VEIL_DNS_F_RCODE) != VEIL_DNS_RCODE_NOERROR)
+	    s->r.chain_more || (s->r.flags & VEIL_DNS_F_RCODE) != VEIL_DNS_RCODE_NOERROR)
 		return false;
 	if (veil_dns_name_unpack(pkt, len, s->r.final, &s->target) < 0)
 		return false;
@@ -411,16 +413,24 @@ static unsigned int veil_dns_response(struct net *net, struct sk_buff *skb, unsi
 {
 	unsigned int verdict = NF_ACCEPT, len = skb->len - off;
 	struct veil_dns_scratch *s;
-	const u8 *pkt;
+	u8 _h[VEIL_DNS_HDR_LEN];
+	const u8 *pkt, *h;
 	int tlen, n;
 
 	if (len < VEIL_DNS_HDR_LEN || len > 65535)
 		return NF_ACCEPT;
+	/*
+	 * Only a standard NOERROR response to one question, with answers, can
+	 * carry a CNAME chain: the header alone lets every other response
+	 * (NXDOMAIN, NODATA, queries, updates) pass without a copy or a walk.
+	 */
+	h = skb_header_pointer(skb, off, sizeof(_h), _h);
+	if (!h || (h[2] & 0xf8) != 0x80 || (h[3] & 0x0f) != VEIL_DNS_RCODE_NOERROR ||
+	    h[4] || h[5] != 1 || !(h[6] | h[7]))
+		return NF_ACCEPT;
 	if (skb_linearize(skb))
 		return NF_DROP;
 	pkt = skb->data + off;
-	if (!(pkt[2] & 0x80))
-		return NF_ACCEPT;
 
 	local_bh_disable();
 	s = this_cpu_ptr(veil_dns_scratch);

@@ -7,10 +7,11 @@
 #
 #   nsA (client) 10.53.0.1/24 ---- nsR (unbound) 10.53.0.53/24
 #   nsB (client) 10.54.0.1/24 ---- nsR           10.54.0.53/24
-. "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 require_cmd ip modprobe dig host getent unbound python3 jq veil veil_dnsd
 
-ktap_plan 45
+ktap_plan 49
 
 modprobe veil
 new_netns nsA
@@ -214,11 +215,78 @@ PY
 check "malformed queries do not stop veil answering" \
 	sh -c "ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.53 web.corp.example | grep -qx 100.64.7.1"
 
+# Broken and hostile responses to the response hook: each reaches the
+# client exactly as the resolver sent it.
+ip -n "$nsR" addr add 10.53.0.54/24 dev rA
+ip netns exec "$nsR" python3 "$here/veil_dns_evil.py" serve 10.53.0.54 60 >"$tmp/evil" 2>&1 &
+evil=$!
+slowwait 10 grep -q ready "$tmp/evil"
+ip netns exec "$nsA" python3 "$here/veil_dns_evil.py" ask 10.53.0.54 >"$tmp/evil-ask" 2>&1
+check "12 malformed responses (truncated, pointer loops, 200 labels, CNAME loops, bad lengths) pass untouched" \
+	sh -c "[ \$(grep -c '^same ' $tmp/evil-ask) = 12 ]"
+kill "$evil" 2>/dev/null
+wait "$evil" 2>/dev/null
+check "and veil still answers and rewrites" \
+	sh -c "ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.53 web.corp.example | grep -qx 100.64.7.1 &&
+	       ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.53 alias.example.org | tail -1 | grep -qx 100.64.7.1"
+
+# The whole flow in two namespaces at once: each has its own zone, cache,
+# listener and verdicts for the same names, and both run concurrently.
 check "another namespace has its own zones and answers" \
 	sh -c "veil -n $nsB zone add corp.example &&
 	       veil -n $nsB cache add web.corp.example 100.64.9.9 ttl 60 &&
+	       veil -n $nsB cache add gone.corp.example nxdomain ttl 300 &&
 	       ip netns exec $nsB dig +short +tries=1 +time=3 @10.54.0.53 web.corp.example | grep -qx 100.64.9.9 &&
 	       ip netns exec $nsA dig +short +tries=1 +time=3 @10.53.0.53 web.corp.example | grep -qx 100.64.7.1"
+veil -n "$nsA" cache add gone.corp.example nxdomain ttl 300
+ip netns exec "$nsA" veil_dnsd 60 both.corp.example=100.64.7.50 both2.corp.example=nxdomain \
+	>"$tmp/dnsdA" 2>&1 &
+dA=$!
+ip netns exec "$nsB" veil_dnsd 60 both.corp.example=100.64.9.50 both2.corp.example=100.64.9.51 \
+	>"$tmp/dnsdB" 2>&1 &
+dB=$!
+slowwait 10 grep -q ready "$tmp/dnsdA"
+slowwait 10 grep -q ready "$tmp/dnsdB"
+flow()	# NS SERVER: the flow's answers, one per line
+{
+	local q
+	for q in web.corp.example both.corp.example both2.corp.example gone.corp.example \
+		 alias.example.org www.example.org; do
+		echo "$q $(ip netns exec "$1" dig +tries=1 +time=5 @"$2" "$q" A |
+			awk '/status:/ { s = $6 } /^[^;].*IN	A	/ { a = a " " $5 }
+			     END { sub(",", "", s); print s a }')"
+	done
+}
+for i in 1 2 3; do
+	flow "$nsA" 10.53.0.53 >"$tmp/flowA$i" &
+	flow "$nsB" 10.54.0.53 >"$tmp/flowB$i" &
+done
+wait $(jobs -p | grep -vx -e "$dA" -e "$dB") 2>/dev/null
+cat >"$tmp/wantA" <<W
+web.corp.example NOERROR 100.64.7.1
+both.corp.example NOERROR 100.64.7.50
+both2.corp.example NXDOMAIN
+gone.corp.example NXDOMAIN
+alias.example.org NOERROR 100.64.7.1
+www.example.org NOERROR 192.0.2.80
+W
+cat >"$tmp/wantB" <<W
+web.corp.example NOERROR 100.64.9.9
+both.corp.example NOERROR 100.64.9.50
+both2.corp.example NOERROR 100.64.9.51
+gone.corp.example NXDOMAIN
+alias.example.org NOERROR 100.64.9.9
+www.example.org NOERROR 192.0.2.80
+W
+check "both namespaces at once, three rounds each: cache, verdicts, NXDOMAIN, alias, plain names" \
+	sh -c "for i in 1 2 3; do diff $tmp/wantA $tmp/flowA\$i && diff $tmp/wantB $tmp/flowB\$i || exit 1; done"
+check "each listener heard only its own namespace's misses" \
+	sh -c "for x in 'A 10.53.0.1' 'B 10.54.0.1'; do set -- \$x;
+	         grep -q '^query [0-9]* both.corp.example 1 '\$2\$ $tmp/dnsd\$1 &&
+	         grep -q '^query [0-9]* both2.corp.example 1 '\$2\$ $tmp/dnsd\$1 &&
+	         ! grep '^query ' $tmp/dnsd\$1 | grep -v ' both2*.corp.example 1 '\$2\$ || exit 1; done"
+kill "$dA" "$dB" 2>/dev/null
+wait "$dA" "$dB" 2>/dev/null
 check "a zone deleted in one namespace stays in the other" \
 	sh -c "veil -n $nsB zone del corp.example &&
 	       ip netns exec $nsB dig +short +tries=1 +time=3 @10.54.0.53 web.corp.example | grep -qx 198.51.100.99 &&
