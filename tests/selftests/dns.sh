@@ -98,7 +98,7 @@ check "before any zone, a name of the zone to be comes from the resolver" \
 check "add a secure zone and answers" \
 	sh -c "veil -n $nsA zone add corp.example &&
 	       veil -n $nsA cache add web.corp.example 100.64.7.1 fd00:64::7 ttl 3600 &&
-	       veil -n $nsA cache add gone.corp.example nxdomain ttl 30"
+	       veil -n $nsA cache add gone.corp.example nxdomain ttl 300"
 
 check "ordinary names: the answer is byte for byte the resolver's (A)" \
 	test "$(raw "$nsA" 10.53.0.53 www.example.org 1)" = "$(cat "$tmp/plain-a")"

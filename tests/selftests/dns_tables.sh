@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 require_cmd ip modprobe jq veil setpriv
 
-ktap_plan 30
+ktap_plan 33
 
 modprobe veil
 new_netns nsA
@@ -69,6 +69,19 @@ check "flush forgets everything" sh -c "$A cache flush && [ \"\$($A -j cache sho
 
 check "300 zones list in a multi-part dump" \
 	sh -c "for i in \$(seq 1 300); do $A zone add z\$i.example || exit 1; done; [ \"\$($A -j zone show | jq length)\" = 302 ]"
+printf '%s\n' "# zones for the batch test" "zone add b1.example" "  zone add 'b2.example' # quoted" \
+	"cache add x.b1.example 100.64.9.2 ttl 60" >"/tmp/veil-batch-$$"
+check "-batch runs every line in one process" \
+	sh -c "$A -batch /tmp/veil-batch-$$ && $A zone show | grep -qx b2.example &&
+	       $A -j cache show x.b1.example | jq -e '.[0].addrs == [\"100.64.9.2\"]'"
+printf '%s\n' "zone add b3.example" "zone add bad..name" "zone add b4.example" >"/tmp/veil-batch-$$"
+check "a failing line stops the batch and is named" \
+	sh -c "! $A -batch /tmp/veil-batch-$$ 2>/tmp/veil-batch-err-$$ &&
+	       grep -q 'line 2 failed' /tmp/veil-batch-err-$$ && $A zone show | grep -qx b3.example &&
+	       ! $A zone show | grep -qx b4.example"
+check "-force goes on after it, and still exits 1" \
+	sh -c "! $A -force -batch /tmp/veil-batch-$$ 2>/dev/null && $A zone show | grep -qx b4.example"
+rm -f "/tmp/veil-batch-$$" "/tmp/veil-batch-err-$$"
 check "deleting the namespace with zones and answers is clean" \
 	sh -c "$A cache add n1.corp.example 100.64.9.1 ttl 60 && ip netns del $nsA"
 

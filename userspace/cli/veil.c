@@ -38,9 +38,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: veil [ OPTIONS ] OBJECT { COMMAND | help }\n"
+		"       veil [ OPTIONS ] -b[atch] FILE\n"
 		"where  OBJECT := { link | peer | zone | cache | monitor | help }\n"
 		"       OPTIONS := { -V[ersion] | -j[son] | -p[retty] | -n[etns] NAME |\n"
-		"                    -h[elp] }\n");
+		"                    -f[orce] | -h[elp] }\n");
 }
 
 static int do_help(int argc, char **argv)
@@ -120,11 +121,116 @@ void veil_cli_nl_error(struct veil_nl *nl, int err, const char *what)
 		fprintf(stderr, "Error: %s: %s.\n", what, strerror(-err));
 }
 
-int main(int argc, char **argv)
+/* Run one command: OBJECT COMMAND ARGS... */
+static int run(int argc, char **argv)
 {
-	const char *opt;
 	size_t i;
 	int ret;
+
+	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
+		if (matches(argv[0], objects[i].name)) {
+			veil_print_start(veil_opts.json, veil_opts.pretty);
+			ret = objects[i].fn(argc - 1, argv + 1);
+			if (ret)
+				veil_print_discard();
+			else
+				veil_print_end();
+			return ret;
+		}
+	}
+	fprintf(stderr, "Object \"%s\" is unknown, try \"veil help\".\n", argv[0]);
+	return 1;
+}
+
+#define BATCH_ARGS	256
+
+/*
+ * Split a batch line into words in place: blanks separate words, "..." and
+ * '...' quote, '#' outside quotes starts a comment. Returns the word count
+ * or -1 (with @why) for an unterminated quote or too many words.
+ */
+static int split_line(char *line, char **argv, const char **why)
+{
+	char *r = line, *w = line, quote;
+	int argc = 0;
+
+	for (;;) {
+		while (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r')
+			r++;
+		if (!*r || *r == '#')
+			return argc;
+		if (argc == BATCH_ARGS - 1) {
+			*why = "too many words";
+			return -1;
+		}
+		argv[argc++] = w;
+		while (*r && *r != ' ' && *r != '\t' && *r != '\n' && *r != '\r') {
+			if (*r == '"' || *r == '\'') {
+				quote = *r++;
+				while (*r && *r != quote)
+					*w++ = *r++;
+				if (!*r) {
+					*why = "unterminated quote";
+					return -1;
+				}
+				r++;
+				continue;
+			}
+			*w++ = *r++;
+		}
+		if (*r)
+			r++;
+		*w++ = '\0';
+		argv[argc] = NULL;
+	}
+}
+
+/*
+ * Run every line of @path ("-" for standard input) as a command. Stops at
+ * the first failing line unless -force; says which line failed.
+ */
+static int batch(const char *path, bool force)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *line = NULL, *argv[BATCH_ARGS];
+	const char *why;
+	unsigned int lineno = 0, failed = 0;
+	size_t size = 0;
+	int argc, ret = 0;
+
+	if (!f) {
+		fprintf(stderr, "Cannot open batch file \"%s\": %s\n", path, strerror(errno));
+		return 1;
+	}
+	while (getline(&line, &size, f) >= 0) {
+		lineno++;
+		argc = split_line(line, argv, &why);
+		if (argc < 0) {
+			fprintf(stderr, "Batch file \"%s\", line %u: %s.\n", path, lineno, why);
+			ret = 1;
+		} else if (argc && (run(argc, argv) | fflush(stdout))) {
+			fprintf(stderr, "Batch file \"%s\", line %u failed.\n", path, lineno);
+			ret = 1;
+		}
+		if (ret && !force)
+			break;
+		failed += ret;
+		ret = 0;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "Cannot read batch file \"%s\": %s\n", path, strerror(errno));
+		ret = 1;
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return ret || failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *opt, *batch_file = NULL;
+	bool force = false;
 
 	while (argc > 1 && argv[1][0] == '-') {
 		opt = argv[1] + 1;
@@ -142,6 +248,17 @@ int main(int argc, char **argv)
 			veil_opts.netns = argv[2];
 			argc--;
 			argv++;
+		} else if (matches(opt, "batch")) {
+			if (argc < 3) {
+				fprintf(stderr, "Option \"%s\" needs a file name (\"-\" for standard input).\n",
+					argv[1]);
+				return 1;
+			}
+			batch_file = argv[2];
+			argc--;
+			argv++;
+		} else if (matches(opt, "force")) {
+			force = true;
 		} else if (matches(opt, "Version")) {
 			printf("veil " VEIL_VERSION "\n");
 			return 0;
@@ -156,24 +273,17 @@ int main(int argc, char **argv)
 		argv++;
 	}
 
-	if (argc < 2) {
+	if (argc < 2 && !batch_file) {
 		usage(stderr);
+		return 1;
+	}
+	if (batch_file && argc > 1) {
+		fprintf(stderr, "A batch file and a command on the command line: give one or the other.\n");
 		return 1;
 	}
 	if (veil_opts.netns && enter_netns(veil_opts.netns) < 0)
 		return 1;
-
-	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
-		if (matches(argv[1], objects[i].name)) {
-			veil_print_start(veil_opts.json, veil_opts.pretty);
-			ret = objects[i].fn(argc - 2, argv + 2);
-			if (ret)
-				veil_print_discard();
-			else
-				veil_print_end();
-			return ret;
-		}
-	}
-	fprintf(stderr, "Object \"%s\" is unknown, try \"veil help\".\n", argv[1]);
-	return 1;
+	if (batch_file)
+		return batch(batch_file, force);
+	return run(argc - 1, argv + 1);
 }
