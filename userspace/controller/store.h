@@ -92,6 +92,15 @@ int veil_store_token_add(struct veil_store *st, const uint8_t secret_hash[32],
 int veil_store_token_consume(struct veil_store *st, const uint8_t secret_hash[32],
 			     struct veil_token *tok);
 
+/*
+ * Tokens not used yet (pending enrollments, expired or not), oldest first.
+ * A callback returning non-zero stops the walk with that value.
+ */
+typedef int (*veil_token_cb)(const struct veil_token *tok, void *ctx);
+int veil_store_token_list(struct veil_store *st, veil_token_cb cb, void *ctx);
+/* Delete @device's unused tokens: -ENOENT if it had none. */
+int veil_store_token_cancel(struct veil_store *st, const char *device);
+
 /* Create or re-enroll a device with its new certificate. */
 int veil_store_device_enroll(struct veil_store *st, const struct veil_token *tok,
 			     const char *serial, int64_t not_after, const char *cert_pem);

@@ -23,7 +23,10 @@ struct veil_enroll_token {
 	uint8_t secret[32];
 };
 
-/* Returns the length written (without NUL) or -ENOSPC. */
+/*
+ * Returns the length written (without NUL) or -ENOSPC; -EINVAL when @t's
+ * address or fingerprint is not in the shape the parser accepts.
+ */
 int veil_token_format(const struct veil_enroll_token *t, char *buf, size_t size);
 /* 0, or -EINVAL with a reason in @why ("not a veil token", "bad fingerprint", ...). */
 int veil_token_parse(const char *s, struct veil_enroll_token *t, const char **why);
