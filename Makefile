@@ -101,6 +101,7 @@ $(B)/tests/unit/dnswire_test: tests/unit/dnswire_test.c kmod/dnswire.c kmod/dnsw
 	$(CC) $(CFLAGS) -Ikmod -o $@ tests/unit/dnswire_test.c kmod/dnswire.c
 
 $(B)/tests/unit/%_test: $(B)/tests/controller/%_test.o $(SRV_OBJ) $(B)/libveilctl.a $(B)/libveil.a
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/tests/%: $(B)/tests/selftests/%.o $(B)/libveil.a
