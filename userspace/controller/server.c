@@ -388,54 +388,58 @@ static void send_chunks(int fd, const char *buf, size_t len)
 	}
 }
 
+struct control_conn {
+	struct server *srv;
+	sd_event_source *src;
+	int fd;
+};
+
 static int on_control_conn(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
-	struct server *srv = userdata;
+	struct control_conn *cc = userdata;
+	struct server *srv = cc->srv;
 	char req[CONTROL_REQ_MAX + 1], *out = NULL;
 	size_t out_len = 0;
 	struct timeval tv = { .tv_sec = 1 };
 	ssize_t n;
 	FILE *f;
 
+	(void)src;
 	(void)revents;
 	n = recv(fd, req, CONTROL_REQ_MAX, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	/* Done with this connection: take the loop's reference back and drop it. */
-	sd_event_source_set_enabled(src, SD_EVENT_OFF);
-	sd_event_source_set_floating(src, 0);
-	sd_event_source_unref(src);
-	if (n <= 0) {
-		close(fd);
-		return 0;
-	}
-	req[n] = 0;
-	req[strcspn(req, "\r\n")] = 0;
-	/* The reply is short and local: send it with a bound, blocking. */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	if (!strcmp(req, "reload")) {
-		server_reload(srv);
-		send_chunks(fd, "ok\n", 3);
-	} else if (!strcmp(req, "sessions") || !strcmp(req, "sessions json")) {
-		f = open_memstream(&out, &out_len);
-		if (f) {
-			server_print_sessions(srv, !strcmp(req, "sessions json"), f);
-			fclose(f);
-			send_chunks(fd, out, out_len);
-			free(out);
+	if (n > 0) {
+		req[n] = 0;
+		req[strcspn(req, "\r\n")] = 0;
+		/* The reply is short and local: send it with a bound, blocking. */
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		if (!strcmp(req, "reload")) {
+			server_reload(srv);
+			send_chunks(fd, "ok\n", 3);
+		} else if (!strcmp(req, "sessions") || !strcmp(req, "sessions json")) {
+			f = open_memstream(&out, &out_len);
+			if (f) {
+				server_print_sessions(srv, !strcmp(req, "sessions json"), f);
+				fclose(f);
+				send_chunks(fd, out, out_len);
+				free(out);
+			}
+		} else {
+			send_chunks(fd, "error: unknown request\n", 23);
 		}
-	} else {
-		send_chunks(fd, "error: unknown request\n", 23);
 	}
-	close(fd);
+	sd_event_source_disable_unref(cc->src);
+	close(cc->fd);
+	free(cc);
 	return 0;
 }
 
 static int on_control(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	struct server *srv = userdata;
-	sd_event_source *cs;
+	struct control_conn *cc;
 	int c;
 
 	(void)src;
@@ -443,12 +447,14 @@ static int on_control(sd_event_source *src, int fd, uint32_t revents, void *user
 	c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (c < 0)
 		return 0;
-	if (sd_event_add_io(srv->ev, &cs, c, EPOLLIN, on_control_conn, srv) < 0) {
+	cc = calloc(1, sizeof(*cc));
+	if (!cc || sd_event_add_io(srv->ev, &cc->src, c, EPOLLIN, on_control_conn, cc) < 0) {
+		free(cc);
 		close(c);
 		return 0;
 	}
-	sd_event_source_set_floating(cs, 1);
-	sd_event_source_unref(cs);
+	cc->srv = srv;
+	cc->fd = c;
 	return 0;
 }
 
