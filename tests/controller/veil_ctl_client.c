@@ -15,6 +15,9 @@
  *                            print the controller's answer
  *   no-handshake ADDR SECS   open TCP, send a partial ClientHello, print
  *                            "closed after N s" when the controller cuts it
+ *   flood DIR MB             send MB MiB of heartbeats without reading any
+ *                            answer; print "cut" when the controller closes
+ *                            the session, "not cut" otherwise
  *   admin DIR [-j] ARGS...   run an admin command over an admin session
  *   resolve DIR NAME         one ResolveRequest, print the reply
  *
@@ -361,6 +364,47 @@ static int cmd_no_handshake(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_flood(int argc, char **argv)
+{
+	static uint8_t buf[65536];
+	Veil__Message m;
+	Veil__Heartbeat hb = VEIL__HEARTBEAT__INIT;
+	struct veil_session *s;
+	size_t len = 0, sent = 0, total;
+	uint8_t *f;
+	size_t flen;
+	FILE *null;
+	int r = 0;
+
+	if (argc < 2)
+		return 2;
+	total = (size_t)atoi(argv[1]) << 20;
+	msg_init(&m);
+	m.body_case = VEIL__MESSAGE__BODY_HEARTBEAT;
+	m.heartbeat = &hb;
+	hb.seq = 1;
+	if (veil_msg_pack(&m, 0, &f, &flen))
+		return 1;
+	while (len + flen <= sizeof(buf)) {
+		memcpy(buf + len, f, flen);
+		len += flen;
+	}
+	free(f);
+	if (veil_session_open(NULL, argv[0], TIMEOUT_MS, &s, stderr))
+		return 1;
+	null = fopen("/dev/null", "w");
+	while (sent < total) {
+		r = veil_session_send_raw(s, buf, len, TIMEOUT_MS, null);
+		if (r)
+			break;
+		sent += len;
+	}
+	fclose(null);
+	printf("%s after %zu KiB\n", r && r != -ETIMEDOUT ? "cut" : "not cut", sent >> 10);
+	veil_session_close(s);
+	return r && r != -ETIMEDOUT ? 0 : 1;
+}
+
 static int cmd_admin(int argc, char **argv)
 {
 	bool json = argc > 1 && !strcmp(argv[1], "-j");
@@ -406,6 +450,7 @@ int main(int argc, char **argv)
 		{ "hello", cmd_hello }, { "hold", cmd_hold }, { "ping", cmd_ping },
 		{ "raw", cmd_raw }, { "nocert", cmd_nocert },
 		{ "no-handshake", cmd_no_handshake }, { "admin", cmd_admin },
+		{ "flood", cmd_flood },
 		{ "resolve", cmd_resolve },
 	};
 	size_t i;

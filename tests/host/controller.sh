@@ -9,7 +9,7 @@
 #     |-- dev1 (client)   the witness session: must survive every attack
 #     |-- dev2 (client)   revoked while it holds a session
 #     |-- adm  (admin)    admin over mTLS
-#     `-- other CA, expired certificate, no certificate, raw bytes
+#     `-- other CA, expired certificate, no certificate, raw bytes, flood
 #
 # KTAP output; exit 0 pass, 1 fail, 4 skip.
 set -u
@@ -19,7 +19,7 @@ veil=$top/build/veil
 cli=$top/build/tests/veil-ctl-client
 n=0
 fails=0
-plan=24
+plan=25
 
 echo "TAP version 13"
 echo "1..$plan"
@@ -342,7 +342,15 @@ else
 	fail "after policy load a session gets the new PolicyUpdate" "$tmp/out"
 fi
 
-# 24: the witness lived through it all and heartbeats still answer.
+# 24: a node that sends without reading is cut when its queue is full.
+if timeout 30 "$cli" flood "$tmp/dev1" 64 >"$tmp/out" 2>&1 && grep -q '^cut' "$tmp/out" && alive &&
+   grep -q 'output queue over its limit' "$tmp/server.log"; then
+	ok "a node that does not read is cut: $(cat "$tmp/out")"
+else
+	fail "a node that does not read is cut" "$tmp/out"
+fi
+
+# 25: the witness lived through it all and heartbeats still answer.
 acks_before=$(grep -c heartbeat_ack "$tmp/witness.log")
 sleep 2.5
 acks_after=$(grep -c heartbeat_ack "$tmp/witness.log")
