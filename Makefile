@@ -138,3 +138,9 @@ install-user: userspace
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
 	rm -rf $(B)/userspace $(B)/tests $(B)/gen $(B)/libveil.a $(B)/libveilctl.a $(PROGS)
+
+# Control-protocol test client (tests/host/controller.sh, benchmarks).
+unit: $(B)/tests/veil-ctl-client
+
+$(B)/tests/veil-ctl-client: $(B)/tests/controller/veil_ctl_client.o $(B)/libveilctl.a $(B)/libveil.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -21,6 +21,7 @@
 struct veil_cli_opts veil_opts;
 
 static int do_help(int argc, char **argv);
+int do_enroll(int argc, char **argv);	/* enroll.c */
 
 static const struct {
 	const char *name;
@@ -31,6 +32,7 @@ static const struct {
 	{ "zone", do_zone },
 	{ "cache", do_cache },
 	{ "monitor", do_monitor },
+	{ "enroll", do_enroll },
 	{ "help", do_help },
 };
 
@@ -38,8 +40,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: veil [ OPTIONS ] OBJECT { COMMAND | help }\n"
-		"       veil [ OPTIONS ] -b[atch] FILE\n"
-		"where  OBJECT := { link | peer | zone | cache | monitor | help }\n"
+		"       veil [ OPTIONS ] -b[atch] FILE
+"
+		"where  OBJECT := { link | peer | zone | cache | monitor | enroll | help }
+"
 		"       OPTIONS := { -V[ersion] | -j[son] | -p[retty] | -n[etns] NAME |\n"
 		"                    -f[orce] | -h[elp] }\n");
 }
