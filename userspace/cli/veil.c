@@ -40,10 +40,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: veil [ OPTIONS ] OBJECT { COMMAND | help }\n"
-		"       veil [ OPTIONS ] -b[atch] FILE
-"
-		"where  OBJECT := { link | peer | zone | cache | monitor | enroll | help }
-"
+		"       veil [ OPTIONS ] -b[atch] FILE\n"
+		"where  OBJECT := { link | peer | zone | cache | monitor | enroll | help }\n"
 		"       OPTIONS := { -V[ersion] | -j[son] | -p[retty] | -n[etns] NAME |\n"
 		"                    -f[orce] | -h[elp] }\n");
 }
