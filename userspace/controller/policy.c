@@ -1921,3 +1921,205 @@ size_t veil_policy_zones(const struct veil_policy *p, const char *const **zones)
 	*zones = p->zones;
 	return p->n_zones;
 }
+
+/* --- the per-node view --- */
+
+/* json-c builders that record a failure instead of returning it. */
+static void jadd(json_object *o, const char *key, json_object *v, bool *ok)
+{
+	if (!v || json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		*ok = false;
+	}
+}
+
+static void jpush(json_object *a, json_object *v, bool *ok)
+{
+	if (!v || json_object_array_add(a, v) < 0) {
+		json_object_put(v);
+		*ok = false;
+	}
+}
+
+static json_object *jstrings(const char *const *s, size_t n, bool *ok)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	if (!a) {
+		*ok = false;
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		jpush(a, json_object_new_string(s[i]), ok);
+	return a;
+}
+
+static json_object *jports(const struct veil_port_range *r, size_t n, bool *ok)
+{
+	json_object *a = json_object_new_array();
+	char t[24];
+	size_t i;
+
+	if (!a) {
+		*ok = false;
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		port_text(t, sizeof(t), &r[i]);
+		jpush(a, json_object_new_string(t), ok);
+	}
+	return a;
+}
+
+struct view_name {
+	const char *name;
+	uint32_t app;
+};
+
+static int cmp_view_name(const void *a, const void *b)
+{
+	return strcmp(((const struct view_name *)a)->name, ((const struct view_name *)b)->name);
+}
+
+/* Sorted, without repeats. */
+static size_t sort_uniq(const char **s, size_t n)
+{
+	size_t i, k = 0;
+
+	qsort(s, n, sizeof(*s), cmp_str);
+	for (i = 0; i < n; i++)
+		if (!k || strcmp(s[k - 1], s[i]))
+			s[k++] = s[i];
+	return k;
+}
+
+/* Who may reach an app, by identity (posture is checked at resolve time). */
+static json_object *allow_list(const struct veil_policy *p, const struct app *a, bool *ok)
+{
+	static const struct {
+		uint8_t tag;
+		const char *key;
+	} kinds[] = { { TAG_USER, "users" }, { TAG_GROUP, "groups" }, { TAG_DEVICE, "devices" } };
+	json_object *o = json_object_new_object();
+	const char **s;
+	size_t total = 0, i, k, j, n;
+
+	if (!o) {
+		*ok = false;
+		return NULL;
+	}
+	for (i = 0; i < a->n_rules; i++)
+		total += p->rules[a->rules[i]].who.n;
+	s = malloc((total + 1) * sizeof(*s));
+	if (!s) {
+		*ok = false;
+		return o;
+	}
+	for (k = 0; k < 3; k++) {
+		n = 0;
+		for (i = 0; i < a->n_rules; i++) {
+			const struct smap *m = &p->rules[a->rules[i]].who;
+
+			for (j = 0; m->e && j <= m->mask; j++)
+				if (m->e[j].s && m->e[j].tag == kinds[k].tag)
+					s[n++] = m->e[j].s;
+		}
+		n = sort_uniq(s, n);
+		jadd(o, kinds[k].key, jstrings(s, n, ok), ok);
+	}
+	free(s);
+	return o;
+}
+
+static json_object *publish_entry(const struct veil_policy *p, const struct app *a, bool *ok)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o) {
+		*ok = false;
+		return NULL;
+	}
+	jadd(o, "app", json_object_new_string(a->name), ok);
+	jadd(o, "names", jstrings(a->names, a->n_names, ok), ok);
+	jadd(o, "target", json_object_new_string(a->target), ok);
+	jadd(o, "ports", jports(a->ports.r, a->ports.n, ok), ok);
+	jadd(o, "allow", allow_list(p, a, ok), ok);
+	return o;
+}
+
+char *veil_policy_node_view(const struct veil_policy *p, const struct veil_subject *who)
+{
+	struct veil_decision *dec = NULL;
+	struct view_name *vn = NULL;
+	json_object *root, *names, *publish = NULL;
+	size_t i, j, n = 0, total = 0;
+	char *text = NULL;
+	bool ok = true;
+
+	if (!p)
+		return NULL;
+	if (!who)
+		who = &nobody;
+	root = json_object_new_object();
+	if (!root)
+		return NULL;
+	jadd(root, "version", json_object_new_int(1), &ok);
+	jadd(root, "zones", jstrings(p->zones, p->n_zones, &ok), &ok);
+
+	for (i = 0; i < p->n_apps; i++)
+		total += p->apps[i].n_names;
+	dec = calloc(p->n_apps + 1, sizeof(*dec));
+	vn = calloc(total + 1, sizeof(*vn));
+	names = json_object_new_array();
+	if (!dec || !vn || !names) {
+		json_object_put(names);
+		goto out;
+	}
+	for (i = 0; i < p->n_apps; i++) {
+		decide_app(p, (uint32_t)i, who, &dec[i]);
+		if (!dec[i].allowed)
+			continue;
+		for (j = 0; j < p->apps[i].n_names; j++)
+			vn[n++] = (struct view_name){ p->apps[i].names[j], (uint32_t)i };
+	}
+	qsort(vn, n, sizeof(*vn), cmp_view_name);
+	for (i = 0; i < n; i++) {
+		const struct veil_decision *d = &dec[vn[i].app];
+		json_object *o = json_object_new_object();
+
+		if (o) {
+			jadd(o, "name", json_object_new_string(vn[i].name), &ok);
+			jadd(o, "app", json_object_new_string(d->app), &ok);
+			jadd(o, "server", json_object_new_string(d->server), &ok);
+			jadd(o, "ports", jports(d->ports, d->n_ports, &ok), &ok);
+		}
+		jpush(names, o, &ok);
+	}
+	jadd(root, "names", names, &ok);
+
+	for (i = 0; who->device && i < p->n_apps; i++) {
+		const struct app *a = &p->apps[p->app_order[i]];
+
+		if (strcmp(a->server, who->device))
+			continue;
+		if (!publish) {
+			publish = json_object_new_array();
+			jadd(root, "publish", publish, &ok);
+			if (!publish)
+				break;
+		}
+		jpush(publish, publish_entry(p, a, &ok), &ok);
+	}
+	if (ok) {
+		const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE);
+
+		text = s ? strdup(s) : NULL;
+	}
+out:
+	json_object_put(root);
+	free(dec);
+	free(vn);
+	return text;
+}
