@@ -1608,6 +1608,15 @@ static void load(struct parser *ps)
 	if (!ps->root) {
 		if (jerr == json_tokener_continue || jerr == json_tokener_success)
 			fail(ps, ps->len, "JSON syntax: unexpected end of document");
+		if (end < ps->len && (ps->text[end] == '}' || ps->text[end] == ']')) {
+			size_t k = end;
+
+			while (k > 0 && strchr(" \t\r\n", ps->text[k - 1]))
+				k--;
+			if (k > 0 && ps->text[k - 1] == ',')
+				fail(ps, k - 1, "JSON syntax: a comma before '%c' (JSON allows no "
+				     "trailing comma)", ps->text[end]);
+		}
 		fail(ps, end, "JSON syntax: %s", json_tokener_error_desc(jerr));
 	}
 	if (skip_ws(ps, end) != ps->len)
@@ -2105,9 +2114,11 @@ char *veil_policy_node_view(const struct veil_policy *p, const struct veil_subje
 			continue;
 		if (!publish) {
 			publish = json_object_new_array();
-			jadd(root, "publish", publish, &ok);
-			if (!publish)
+			if (!publish || json_object_object_add(root, "publish", publish) < 0) {
+				json_object_put(publish);
+				ok = false;
 				break;
+			}
 		}
 		jpush(publish, publish_entry(p, a, &ok), &ok);
 	}
