@@ -426,6 +426,11 @@ static const struct {
 	  "\"rules\": [{\"name\": \"r\", \"users\": [\"u\"], \"apps\": [\"git\"],\n"
 	  "  \"ports\": [\"tcp/22\", \"tcp/80-443\"]}]}", 4, 23,
 	  "rule \"r\": port tcp/80-443 is not among the ports of app \"git\" (tcp/22,tcp/443)" },
+	{ "rule port outside the app, merged", HEAD "\"apps\": {\"git\": {\"names\": [\"git.corp.example\"], "
+	  "\"server\": \"gw\", \"target\": \"1.2.3.4\", \"ports\": [\"tcp/22\"]}},\n"
+	  "\"rules\": [{\"name\": \"r\", \"users\": [\"u\"], \"apps\": [\"git\"],\n"
+	  "  \"ports\": [\"tcp/22\", \"tcp/23\"]}]}", 4, 23,
+	  "rule \"r\": port tcp/23 is not among the ports of app \"git\" (tcp/22)" },
 	{ "rule with empty ports", HEAD "\"apps\": {\"git\": {\"names\": [\"git.corp.example\"], "
 	  "\"server\": \"gw\", \"target\": \"1.2.3.4\", \"ports\": [\"tcp/22\"]}},\n"
 	  "\"rules\": [{\"name\": \"r\", \"users\": [\"u\"], \"apps\": [\"git\"], \"ports\": []}]}",

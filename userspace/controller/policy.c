@@ -1505,8 +1505,8 @@ static void load_rules(struct parser *ps, const struct field *f)
 			for (j = 0; j < r->n_apps; j++) {
 				const struct app *a = &p->apps[r->apps[j]];
 
-				for (k = 0, e = g[5].pi + 1; k < r->ports.n && k < VEIL_POLICY_MAX_PORTS &&
-				     e < NEXT(ps, g[5].pi); k++, e = NEXT(ps, e)) {
+				/* Each entry as written: merged ranges may hide one. */
+				for (k = 0, e = g[5].pi + 1; k < ps->pn[g[5].pi].n; k++, e = NEXT(ps, e)) {
 					char t[24];
 
 					if (ports_cover(&a->ports, &list[k]))
