@@ -7,7 +7,8 @@
  *
  * Besides the sanitizers, invariants abort: an error has a message and a
  * place inside the document; a loaded name is never "no such name"; an
- * allowed resolve names its rule and grants ports, and app_allows agrees;
+ * allowed resolve names its rule and grants ports within the app's, and
+ * app_allows agrees;
  * the node view is JSON and the same twice.
  */
 // sources: userspace/controller/policy.c
@@ -38,6 +39,29 @@ static const struct veil_subject subjects[] = {
 	{ "gw1", "carol", "server", enroll, 3, &posture },
 	{ NULL, NULL, NULL, NULL, 0, NULL },
 };
+
+/* Is @r inside one of the ranges of @ports ("tcp/22,udp/5000-5100")? */
+static int covered(const char *ports, const struct veil_port_range *r)
+{
+	const char *want = r->proto == 17 ? "udp/" : "tcp/";
+	const char *s = ports;
+
+	while (s && *s) {
+		unsigned long first, last;
+		char *end;
+
+		if (!strncmp(s, want, 4)) {
+			first = strtoul(s + 4, &end, 10);
+			last = *end == '-' ? strtoul(end + 1, &end, 10) : first;
+			if (first <= r->first && r->last <= last)
+				return 1;
+		}
+		s = strchr(s, ',');
+		if (s)
+			s++;
+	}
+	return 0;
+}
 
 static void check_view(const struct veil_policy *p, const struct veil_subject *who)
 {
@@ -80,6 +104,8 @@ static int each_app(const char *app, const char *const *names, size_t n_names,
 			ASSERT(names[i][0] == '*' || !strcmp(d.app, app));
 			if (d.allowed) {
 				ASSERT(d.rule[0] && d.n_ports && d.n_ports <= VEIL_POLICY_MAX_PORTS);
+				for (size_t k = 0; k < d.n_ports; k++)
+					ASSERT(!strcmp(d.app, app) ? covered(ports, &d.ports[k]) : 1);
 				ASSERT(veil_policy_app_allows(p, d.app, &subjects[s]));
 			} else {
 				ASSERT(d.reason[0] && !d.n_ports);
