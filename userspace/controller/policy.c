@@ -37,7 +37,6 @@
 #define IDENT_MAX	63		/* user, device, group, app, rule, posture names */
 #define NAME_MAX_LEN	253		/* DNS names */
 #define TARGET_MAX	255
-#define FACT_MAX	63
 #define VREQ_MAX	64		/* "6.1-6.12" */
 #define VER_PARTS	8
 #define DEPTH_MAX	64
@@ -883,8 +882,9 @@ static const char *ident_key(struct parser *ps, const char *key, uint32_t pi, co
 }
 
 /*
- * Normalize a DNS name: lower case, one trailing dot dropped. Returns NULL
- * and a reason in @why when it is not a name veil serves.
+ * Normalize a DNS name into @out (NAME_MAX_LEN + 2 bytes): lower case, one
+ * trailing dot dropped. False, with a reason in @why, when it is not a name
+ * veil serves.
  */
 static bool name_norm(const char *s, char *out, bool wild, const char **why)
 {
@@ -1569,12 +1569,11 @@ static void load_rules(struct parser *ps, const struct field *f)
 		}
 }
 
-static const struct veil_policy *sort_base;
-
-static int cmp_app(const void *a, const void *b)
+static int cmp_app(const void *a, const void *b, void *ctx)
 {
-	return strcmp(sort_base->apps[*(const uint32_t *)a].name,
-		      sort_base->apps[*(const uint32_t *)b].name);
+	const struct veil_policy *p = ctx;
+
+	return strcmp(p->apps[*(const uint32_t *)a].name, p->apps[*(const uint32_t *)b].name);
 }
 
 static void load(struct parser *ps)
@@ -1640,9 +1639,7 @@ static void load(struct parser *ps)
 	p->app_order = palloc(ps, ps->a, p->n_apps + 1, sizeof(*p->app_order));
 	for (i = 0; i < p->n_apps; i++)
 		p->app_order[i] = (uint32_t)i;
-	sort_base = p;
-	qsort(p->app_order, p->n_apps, sizeof(*p->app_order), cmp_app);
-	sort_base = NULL;
+	qsort_r(p->app_order, p->n_apps, sizeof(*p->app_order), cmp_app, p);
 }
 
 struct veil_policy *veil_policy_parse(const char *text, size_t len, struct veil_policy_error *err)
