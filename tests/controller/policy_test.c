@@ -836,7 +836,7 @@ static void bench(void)
 	double ms;
 
 	p = doc ? load(doc, &e) : NULL;
-	CHECK(p, "bench: a 1,000-app policy loads (%s)", p ? "" : e.msg);
+	CHECK(p, "bench: a 1,000-app policy loads%s%s", p ? "" : ": ", p ? "" : e.msg);
 	if (p) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		for (i = 0; i < 100000; i++) {
