@@ -48,8 +48,8 @@ UNIT_PROGS	:= $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%) \
 		   $(CUNIT_SRC:tests/controller/%.c=$(B)/tests/unit/%)
 
 .SECONDARY:
-.PHONY: all module userspace selftests unit check demo bench bench-tunnel bench-dns install install-module \
-	install-user clean deps
+.PHONY: all module userspace selftests unit check demo bench bench-tunnel bench-dns \
+	bench-controller install install-module install-user clean deps
 all: module userspace
 
 module:
@@ -116,13 +116,18 @@ check: deps
 demo: deps
 	scripts/demo
 
-bench: bench-tunnel bench-dns
+bench: bench-tunnel bench-dns bench-controller
 
 bench-tunnel: deps
 	scripts/bench tunnel
 
 bench-dns: deps
 	scripts/bench dns
+
+# The controller on loopback: sessions held, handshakes and resolves per
+# second (no VM).
+bench-controller: deps
+	scripts/bench controller
 
 install: install-module install-user
 
@@ -143,4 +148,8 @@ clean:
 unit: $(B)/tests/veil-ctl-client
 
 $(B)/tests/veil-ctl-client: $(B)/tests/controller/veil_ctl_client.o $(B)/libveilctl.a $(B)/libveil.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Load generator of the controller's benchmark (tests/bench/controller.sh).
+$(B)/tests/ctl_load: $(B)/tests/bench/ctl_load.o $(B)/libveilctl.a $(B)/libveil.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
