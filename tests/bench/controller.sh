@@ -3,15 +3,18 @@
 # veil-controller's benchmark on loopback (make bench-controller runs it
 # through scripts/bench, which draws the table and the chart).
 #
-#   controller (127.0.0.1:PORT, --heartbeat 2)  <---  ctl_load (one process)
+#   controller (127.0.0.1:PORT, --heartbeat 5)  <---  ctl_load (one process)
 #     devices: bench01..bench10 (client, owner bench), gw1 (server, owner ops)
 #     policy:  users "bench" may reach web.bench.example, published by gw1
 #
 #   1. sessions held: for N in 1,000 5,000 10,000, a fresh controller, then
 #      N sessions (TLS 1.3 mTLS, Hello, HelloAck, PolicyUpdate) held a few
 #      seconds with heartbeats: time to establish them, controller RSS per
-#      session. The N sessions share the ten client identities: the
-#      controller allows several sessions per device.
+#      session, heartbeat round trips. Halfway through, `policy load` of a
+#      new version: time until every session has it. At the end all
+#      sessions close at once: time until the controller released them.
+#      The N sessions share the ten client identities: the controller
+#      allows several sessions per device.
 #   2. full handshakes per second: connect, TLS 1.3 with the client
 #      certificate, Hello, HelloAck, PolicyUpdate, close, for a fixed time.
 #   3. resolves: 1,000 client sessions and gw1's session held; ResolveRequests
@@ -37,7 +40,7 @@ hold_s=${VEIL_BENCH_HOLD:-5}
 hs_s=${VEIL_BENCH_HANDSHAKE:-10}
 res_s=${VEIL_BENCH_RESOLVE:-10}
 res_n=${VEIL_BENCH_RESOLVE_SESSIONS:-1000}
-heartbeat=2
+heartbeat=5
 name=web.bench.example
 
 for b in "$ctl" "$veil" "$load"; do
@@ -85,7 +88,7 @@ start_server()
 {
 	local i
 	timeout 900 "$ctl" -d "$state" serve --listen "$addr" --heartbeat "$heartbeat" \
-		--idle $((5 * heartbeat)) >>"$tmp/server.log" 2>&1 &
+		--idle $((3 * heartbeat)) >>"$tmp/server.log" 2>&1 &
 	tpid=$!
 	for i in $(seq 100); do
 		cpid=$(pgrep -P "$tpid" -x veil-controller || true)
@@ -162,14 +165,21 @@ cat >"$tmp/policy.json" <<EOF
 EOF
 timeout 30 "$ctl" -d "$state" policy load "$tmp/policy.json" >"$tmp/policy.log" 2>&1 ||
 	{ cat "$tmp/policy.log" >&2; exit 1; }
+# The same policy with its rule renamed: a new version for the reload test.
+sed 's/"bench-web"/"bench-web-2"/' "$tmp/policy.json" >"$tmp/policy-1.json"
+cp "$tmp/policy.json" "$tmp/policy-0.json"
+
 stop_server
 
 # 1. Sessions held.
 results=()
+k=0
 for n in $steps; do
 	log "holding $n sessions for $hold_s s"
 	start_server
-	timeout $((180 + hold_s)) "$load" -p "$cpid" -c 64 -T 150 "${ids[@]}" \
+	k=$((1 - k))
+	timeout $((240 + hold_s)) "$load" -p "$cpid" -c 64 -T 150 "${ids[@]}" \
+		-R "timeout 60 '$ctl' -d '$state' policy load '$tmp/policy-$k.json' >/dev/null" \
 		-o "$out/controller-hold-$n.dat" hold "$n" "$hold_s" >"$tmp/hold-$n.json" ||
 		log "holding $n sessions: not all opened or held (see the JSON)"
 	stop_server

@@ -28,16 +28,21 @@
  *   -T SECS   deadline to set the sessions up (default 120)
  *   -o FILE   a timeline: "seconds value" every 0.25 s (hold: open
  *             sessions; handshake and resolve: completions per second)
+ *   -R CMD    hold: run CMD (sh -c) halfway through the hold, without
+ *             stopping the loop, and measure how long until every session
+ *             received a PolicyUpdate of a newer version (a policy load)
  *
  * One JSON object goes to stdout, progress and errors to stderr. Every phase
  * has a deadline, so the program always ends; it exits 0 when the run
  * measured what it was asked to, 1 otherwise.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +50,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -84,6 +90,8 @@ struct conn {
 	uint64_t hb_us;			/* heartbeat interval */
 	uint64_t next_hb_us;
 	uint64_t hb_seq;
+	uint64_t hb_sent_us;		/* of heartbeat hb_seq */
+	uint64_t policy_version;	/* of the last PolicyUpdate */
 	uint64_t req_id, req_us;
 	struct veil_frame_decoder dec;
 	uint8_t *out;
@@ -140,7 +148,17 @@ static struct {
 
 	FILE *tl;
 	uint64_t t0_us, next_sample_us, sample_count;
+
+	/* -R: a command halfway through the hold, and the policy push it makes */
+	const char *reload_cmd;
+	pid_t reload_pid;
+	int reload_status;
+	uint64_t reload_start_us, reload_end_us, push_done_us;
+	uint64_t base_version;		/* policy version before the command */
+	uint64_t pushed;		/* sessions that got a newer one since */
 } L;
+
+extern char **environ;
 
 static uint8_t rbuf[16384];
 static volatile sig_atomic_t stop;
@@ -217,6 +235,27 @@ static double proc_cpu_s(void)
 			 &ut, &st) != 2)
 		return 0;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Open descriptors of the controller: its sessions plus a few. */
+static long proc_fds(void)
+{
+	char path[64];
+	struct dirent *d;
+	long n = 0;
+	DIR *dir;
+
+	if (!L.pid)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)L.pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
 }
 
 static double self_cpu_s(void)
@@ -424,6 +463,7 @@ static void send_heartbeat(struct conn *c)
 	m.body_case = VEIL__MESSAGE__BODY_HEARTBEAT;
 	m.heartbeat = &hb;
 	hb.seq = ++c->hb_seq;
+	c->hb_sent_us = now_us();
 	L.hb_sent++;
 	send_msg(c, &m);
 }
@@ -523,11 +563,19 @@ static void on_msg(struct conn *c, const Veil__Message *m)
 		c->hb_us = (uint64_t)m->hello_ack->heartbeat_s * 1000000;
 		break;
 	case VEIL__MESSAGE__BODY_POLICY_UPDATE:
+		if (L.reload_start_us && m->policy_update->version > L.base_version &&
+		    c->policy_version <= L.base_version && c->state == C_OPEN &&
+		    ++L.pushed == L.open)
+			L.push_done_us = now_us();
+		c->policy_version = m->policy_update->version;
 		if (c->state == C_HELLO && c->got_ack)
 			on_open(c);
 		break;
 	case VEIL__MESSAGE__BODY_HEARTBEAT_ACK:
 		L.hb_acked++;
+		/* Round trips while the sessions are held. */
+		if (L.holding && m->heartbeat_ack->seq == c->hb_seq)
+			lat_add(now_us() - c->hb_sent_us);
 		break;
 	case VEIL__MESSAGE__BODY_RESOLVE_REPLY:
 		on_resolve_reply(c, m->resolve_reply);
@@ -772,6 +820,10 @@ static void tick(uint64_t now)
 				i--;
 		}
 	}
+	if (L.reload_pid > 0 && waitpid(L.reload_pid, &L.reload_status, WNOHANG) == L.reload_pid) {
+		L.reload_pid = 0;
+		L.reload_end_us = now;
+	}
 	if (L.t0_us && now >= L.next_sample_us) {
 		double dt = (double)SAMPLE_US / 1e6;
 
@@ -943,18 +995,53 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"Usage: ctl_load [ -a ADDR ] -i DIR [ -i DIR ... ] [ -s DIR ] [ -p PID ]\n"
-		"                [ -c CONNECTING ] [ -w RESOLVES ] [ -T SECS ] [ -o TIMELINE ] MODE\n"
+		"                [ -c CONNECTING ] [ -w RESOLVES ] [ -T SECS ] [ -o TIMELINE ]\n"
+		"                [ -R COMMAND ] MODE\n"
 		"where  MODE := { hold N SECONDS | handshake SECONDS | resolve N SECONDS NAME }\n");
 }
 
 /* Modes. */
 
+/* The newest policy version any open session holds. */
+static uint64_t newest_version(void)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < L.n_conns; i++)
+		if (L.conns[i]->policy_version > v)
+			v = L.conns[i]->policy_version;
+	return v;
+}
+
+static void start_reload(void)
+{
+	char *argv[] = { "sh", "-c", (char *)L.reload_cmd, NULL };
+	pid_t pid;
+
+	L.base_version = newest_version();
+	L.pushed = 0;
+	L.reload_start_us = now_us();
+	if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ)) {
+		fprintf(stderr, "ctl_load: cannot run %s: %s\n", L.reload_cmd, strerror(errno));
+		L.reload_end_us = L.reload_start_us;
+		L.reload_status = 127 << 8;
+		return;
+	}
+	L.reload_pid = pid;
+}
+
+static bool reload_done(void)
+{
+	return !L.reload_pid && (L.push_done_us || !L.open);
+}
+
 static int mode_hold(size_t n, double secs)
 {
-	long rss0, rss_up, rss_held;
-	double cpu0, cpu1, cpu2, self0, t_up, held;
+	long rss0, rss_up, rss_held, fds0 = -1, fds;
+	double cpu0, cpu1, cpu2, self0, self_cpu, t_up, held, released = -1;
 	uint64_t t_start, t_up_us, t_end, lost0;
-	size_t open_up;
+	size_t open_up, open_held;
 	int r;
 
 	/* Warm the controller up (first sessions allocate its lazy tables). */
@@ -965,6 +1052,7 @@ static int mode_hold(size_t n, double secs)
 	close_all();
 	run(NULL, now_us() + 1000000);
 	rss0 = proc_rss_kib();
+	fds0 = proc_fds();
 
 	L.failed = L.lost = L.established = 0;
 	L.attempts = 0;
@@ -988,28 +1076,60 @@ static int mode_hold(size_t n, double secs)
 	L.holding = true;
 	lost0 = L.lost;
 	L.hb_sent = L.hb_acked = 0;
+	if (L.reload_cmd) {
+		run(NULL, t_up_us + (uint64_t)(secs * 1e6 / 2));
+		start_reload();
+	}
 	run(NULL, t_up_us + (uint64_t)(secs * 1e6));
+	if (L.reload_cmd)	/* give the push up to 30 s more to finish */
+		run(reload_done, now_us() + 30000000);
 	t_end = now_us();
 	held = (double)(t_end - t_up_us) / 1e6;
 	rss_held = proc_rss_kib();
 	cpu2 = proc_cpu_s();
+	self_cpu = self_cpu_s() - self0;
+	open_held = L.open;
+	r = L.open == n && L.lost == lost0 ? 0 : 1;
+
+	/*
+	 * Close every session at once and time how long the controller takes
+	 * to release them (its descriptor count back to where it was): how it
+	 * copes with a burst of events.
+	 */
+	close_all();
+	if (L.pid && fds0 >= 0) {
+		t_start = now_us();
+		for (fds = proc_fds(); fds > fds0 + 2 && now_us() - t_start < 60000000;
+		     fds = proc_fds())
+			usleep(20000);
+		released = (double)(now_us() - t_start) / 1e6;
+		if (fds > fds0 + 2)
+			released = -1;	/* not within 60 s */
+	}
 
 	printf("{\"mode\":\"hold\",\"sessions\":%zu,\"open\":%zu,\"failed\":%" PRIu64
 	       ",\"established_s\":%.3f,\"sessions_per_s\":%.1f,\"held_s\":%.2f,"
 	       "\"lost_while_held\":%" PRIu64 ",\"heartbeats_sent\":%" PRIu64
-	       ",\"heartbeats_acked\":%" PRIu64, n, L.open, L.failed, t_up,
+	       ",\"heartbeats_acked\":%" PRIu64, n, open_held, L.failed, t_up,
 	       t_up > 0 ? (double)open_up / t_up : 0, held, L.lost - lost0,
 	       L.hb_sent, L.hb_acked);
 	if (L.pid)
 		printf(",\"rss0_kib\":%ld,\"rss_open_kib\":%ld,\"rss_held_kib\":%ld,"
 		       "\"rss_per_session_kib\":%.2f,\"controller_cpu_setup_s\":%.2f,"
-		       "\"controller_cpu_held_pct\":%.1f", rss0, rss_up, rss_held,
-		       L.open ? (double)(rss_held - rss0) / (double)L.open : 0, cpu1 - cpu0,
-		       held > 0 ? 100 * (cpu2 - cpu1) / held : 0);
-	printf(",\"load_cpu_s\":%.2f,\"last_error\":\"%s\"}\n", self_cpu_s() - self0,
+		       "\"controller_cpu_held_pct\":%.1f,\"released_s\":%.3f", rss0, rss_up,
+		       rss_held, open_up ? (double)(rss_held - rss0) / (double)open_up : 0,
+		       cpu1 - cpu0, held > 0 ? 100 * (cpu2 - cpu1) / held : 0, released);
+	qsort(L.lat, L.n_lat, sizeof(*L.lat), cmp_u32);
+	printf(",\"heartbeat_rtt_p50_ms\":%.2f,\"heartbeat_rtt_p99_ms\":%.2f,"
+	       "\"heartbeat_rtt_max_ms\":%.2f", pct_ms(50), pct_ms(99), pct_ms(100));
+	if (L.reload_cmd)
+		printf(",\"reload\":{\"exit\":%d,\"command_s\":%.3f,\"sessions_updated\":%"
+		       PRIu64 ",\"all_updated_s\":%.3f}", WIFEXITED(L.reload_status) ?
+		       WEXITSTATUS(L.reload_status) : -1, L.reload_end_us ?
+		       (double)(L.reload_end_us - L.reload_start_us) / 1e6 : -1, L.pushed,
+		       L.push_done_us ? (double)(L.push_done_us - L.reload_start_us) / 1e6 : -1);
+	printf(",\"load_cpu_s\":%.2f,\"last_error\":\"%s\"}\n", self_cpu,
 	       L.failed || L.lost ? L.last_error : "");
-	r = L.open == n && L.lost == lost0 ? 0 : 1;
-	close_all();
 	return r;
 }
 
@@ -1127,7 +1247,7 @@ int main(int argc, char **argv)
 	L.conc = 64;
 	L.window = 100;
 	L.setup_deadline_us = 120 * 1000000ULL;
-	while ((o = getopt(argc, argv, "a:i:s:p:c:w:T:o:h")) != -1) {
+	while ((o = getopt(argc, argv, "a:i:s:p:c:w:T:o:R:h")) != -1) {
 		switch (o) {
 		case 'a':
 			addr = optarg;
@@ -1157,6 +1277,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			L.timeline = optarg;
+			break;
+		case 'R':
+			L.reload_cmd = optarg;
 			break;
 		default:
 			usage();
