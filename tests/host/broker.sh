@@ -141,7 +141,8 @@ gw_pid=
 gw()
 {
 	[ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null && wait "$gw_pid" 2>/dev/null
-	timeout 60 "$cli" serve-connect "$tmp/gw1" "$@" >"$tmp/gw1.log" 2>&1 &
+	: >"$tmp/gw1.log"	# here, not in the child: the wait below must not see the old one
+	timeout 60 "$cli" serve-connect "$tmp/gw1" "$@" >>"$tmp/gw1.log" 2>&1 &
 	gw_pid=$!
 	pids+=("$gw_pid")
 	wait_for 5 grep -q '^ready' "$tmp/gw1.log"
