@@ -19,12 +19,13 @@
  *                            answer; print "cut" when the controller closes
  *                            the session, "not cut" otherwise
  *   admin DIR [-j] ARGS...   run an admin command over an admin session
- *   resolve DIR NAME [--count N]
+ *   resolve DIR NAME [--count N] [--burst]
  *                            N ResolveRequests (1 by default) one after the
  *                            other on one session, each with a test
  *                            candidate, NAT profile and key; print each
  *                            reply (status, addresses, tunnel) and its time
- *                            in ms, then the median
+ *                            in ms, then the median. --burst sends all N
+ *                            before reading any reply
  *   serve-connect DIR [--accept|--refuse REASON|--ignore] [--ip ADDR] [--for S]
  *                            act as a server node for S seconds (60): print
  *                            "ready" once the policy arrived, then every
@@ -506,8 +507,8 @@ static double now_ms_f(void)
 	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Wait for the ResolveReply of @id, printing it; its status, or -1. */
-static int resolve_wait(struct veil_session *s, uint64_t id, int timeout_ms)
+/* Wait for the ResolveReply of @id (0: any), printing it; its status, or -1. */
+static int resolve_wait(struct veil_session *s, uint64_t id, int timeout_ms, uint64_t *got)
 {
 	int64_t end = now_ms() + timeout_ms;
 	Veil__ResolveReply *rr;
@@ -533,11 +534,12 @@ static int resolve_wait(struct veil_session *s, uint64_t id, int timeout_ms)
 			return -1;
 		}
 		if (m->body_case != VEIL__MESSAGE__BODY_RESOLVE_REPLY ||
-		    m->resolve_reply->request_id != id) {
+		    (id && m->resolve_reply->request_id != id)) {
 			veil_msg_free(m);
 			continue;
 		}
 		rr = m->resolve_reply;
+		*got = rr->request_id;
 		print_msg(m);
 		printf("status: %s\n", status_name(rr->status));
 		printf("addresses:");
@@ -568,22 +570,30 @@ static int cmd_resolve(int argc, char **argv)
 	Veil__NatProfile nat = VEIL__NAT_PROFILE__INIT;
 	Veil__Candidate cand = VEIL__CANDIDATE__INIT, *cands[1] = { &cand };
 	struct veil_session *s;
-	double t0, *times;
+	double *sent, *times;
+	uint64_t got;
 	int i, n = 1, r, st = 0;
+	bool burst = false;
 
 	if (argc < 2)
 		return 2;
 	for (i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--count") && i + 1 < argc)
 			n = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--burst"))
+			burst = true;
 		else
 			return 2;
 	}
 	if (n < 1 || n > 10000)
 		return 2;
 	times = calloc((size_t)n, sizeof(*times));
-	if (!times)
+	sent = calloc((size_t)n, sizeof(*sent));
+	if (!times || !sent) {
+		free(times);
+		free(sent);
 		return 1;
+	}
 	if (veil_session_open(NULL, argv[0], TIMEOUT_MS, &s, stderr)) {
 		free(times);
 		return 1;
@@ -607,16 +617,27 @@ static int cmd_resolve(int argc, char **argv)
 	req.public_key.len = sizeof(key);
 	for (i = 0; !r && i < n; i++) {
 		req.request_id = (uint64_t)i + 1;
-		t0 = now_ms_f();
+		sent[i] = now_ms_f();
 		r = veil_session_send(s, &m, TIMEOUT_MS, stderr);
-		if (r)
-			break;
-		st = resolve_wait(s, req.request_id, 2 * TIMEOUT_MS);
+		if (r || burst)
+			continue;
+		st = resolve_wait(s, req.request_id, 2 * TIMEOUT_MS, &got);
 		if (st < 0) {
 			r = 1;
 			break;
 		}
-		times[i] = now_ms_f() - t0;
+		times[i] = now_ms_f() - sent[i];
+		printf("time_ms: %.2f\n", times[i]);
+		fflush(stdout);
+	}
+	/* A burst: the replies in any order, each timed from its own request. */
+	for (i = 0; burst && !r && i < n; i++) {
+		st = resolve_wait(s, 0, 3 * TIMEOUT_MS, &got);
+		if (st < 0 || got < 1 || got > (uint64_t)n) {
+			r = 1;
+			break;
+		}
+		times[i] = now_ms_f() - sent[got - 1];
 		printf("time_ms: %.2f\n", times[i]);
 		fflush(stdout);
 	}
@@ -627,6 +648,7 @@ static int cmd_resolve(int argc, char **argv)
 		       times[n - 1]);
 	}
 	free(times);
+	free(sent);
 	veil_session_close(s);
 	return r ? 1 : 0;
 }

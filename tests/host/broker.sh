@@ -4,6 +4,7 @@
 # relayed to the publishing server node and back; NXDOMAIN for denied and
 # unknown names alike (answer and timing), SERVFAIL when the server node is
 # offline, refuses, stays silent or goes away; stray ConnectReplies ignored;
+# the bound on resolves pending per session;
 # revocation (DropDevice to the server node, pending resolves dropped); the
 # audit log. Everything runs in a temporary directory against a controller
 # on 127.0.0.1 and a random high port; every step is bounded.
@@ -25,7 +26,7 @@ cli=$top/build/tests/veil-ctl-client
 policy=$top/tests/controller/policies/broker.json
 n=0
 fails=0
-plan=25
+plan=27
 floor_ms=50		# VEIL_BROKER_FLOOR_MS
 timeout_s=5		# VEIL_BROKER_CONNECT_TIMEOUT_MS / 1000
 tolerance_ms=10		# half the jitter (VEIL_BROKER_JITTER_MS)
@@ -307,6 +308,11 @@ fi
 # 15-17: gw1 stays silent: SERVFAIL after the timeout. Meanwhile a reply
 # from a session that was not asked, and one for an unknown id, are ignored.
 gw --ignore || fail "gw1 restarts" "$tmp/gw1.log"
+# lap3 meanwhile sends 70 resolves at once: 64 wait for gw1, 6 are refused.
+timeout 30 "$cli" resolve "$tmp/lap3" web.corp.example --count 70 --burst \
+	>"$tmp/burst.log" 2>&1 &
+bpid=$!
+pids+=("$bpid")
 start=$(date +%s%N)
 timeout 30 "$cli" resolve "$tmp/lap1" web.corp.example >"$tmp/r.log" 2>&1 &
 rpid=$!
@@ -339,11 +345,31 @@ else
 	fail "the silent server's SERVFAIL came after the ${timeout_s} s timeout ($el ms)"
 fi
 
-# 18: gw1 goes away while a resolve waits for it: SERVFAIL at once.
+wait "$bpid"
+busy=$(grep -c 'reason too many resolves pending: retry later' "$tmp/burst.log")
+late=$(grep -c "reason server node gw1 did not answer in $timeout_s s" "$tmp/burst.log")
+if [ "$busy" = 6 ] && [ "$late" = 64 ]; then
+	ok "a burst of 70 resolves on one session: 64 held, 6 refused (SERVFAIL, retry later)"
+else
+	fail "a burst of 70 resolves on one session: 64 held, 6 refused ($late held, $busy refused)" \
+		"$tmp/burst.log"
+fi
+# The refused ones did not wait; lap1's session was not limited by lap3's burst.
+fast=$(awk '/reason too many resolves/ { f = 1 } /^time_ms:/ { if (f && $2 < 1000) n++; f = 0 }
+	    END { print n + 0 }' "$tmp/burst.log")
+if [ "$fast" = 6 ] && [ "$(field status)" = SERVFAIL ] && ! grep -q 'too many' "$tmp/r.log"; then
+	ok "refused resolves are answered at once; other sessions are not limited"
+else
+	fail "refused resolves are answered at once; other sessions are not limited ($fast fast)" \
+		"$tmp/burst.log" "$tmp/r.log"
+fi
+
+# gw1 goes away while a resolve waits for it: SERVFAIL at once.
+before=$(grep -c '^connect_ignored:' "$tmp/gw1.log")
 timeout 30 "$cli" resolve "$tmp/lap1" web.corp.example >"$tmp/r.log" 2>&1 &
 rpid=$!
 pids+=("$rpid")
-wait_for 5 bash -c "[ \$(grep -c '^connect_ignored:' '$tmp/gw1.log') -ge 2 ]"
+wait_for 5 bash -c "[ \$(grep -c '^connect_ignored:' '$tmp/gw1.log') -gt $before ]"
 start=$(date +%s%N)
 kill "$gw_pid" 2>/dev/null
 wait "$gw_pid" 2>/dev/null
