@@ -32,6 +32,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "broker.h"
 #include "session.h"
 
 #define CONTROL_SOCK		"control.sock"
@@ -108,24 +109,6 @@ static int load_policy(struct server *srv, bool initial)
 	return 1;
 }
 
-static void send_drop(struct server *srv, const char *device, const char *serial)
-{
-	Veil__Message m = VEIL__MESSAGE__INIT;
-	Veil__DropDevice d = VEIL__DROP_DEVICE__INIT;
-	struct session *s, *n;
-
-	m.version = VEIL_PROTOCOL_VERSION;
-	m.body_case = VEIL__MESSAGE__BODY_DROP_DEVICE;
-	m.drop_device = &d;
-	d.device = (char *)device;
-	d.serial = (char *)serial;
-	for (s = srv->head; s; s = n) {
-		n = s->next;
-		if (s->state == S_OPEN && s->hello)
-			session_send(s, &m);
-	}
-}
-
 void server_reload(struct server *srv)
 {
 	struct session *s, *n;
@@ -134,15 +117,10 @@ void server_reload(struct server *srv)
 	/* Revocations first: a revoked device gets no new policy. */
 	for (s = srv->head; s; s = n) {
 		n = s->next;
-		if (!session_recheck(s)) {
-			char device[VEIL_NAME_MAX], serial[VEIL_SERIAL_MAX];
-
-			memcpy(device, s->cert.device, sizeof(device));
-			memcpy(serial, s->cert.serial, sizeof(serial));
-			send_drop(srv, device, serial);
-			n = s->next;	/* the walk may have ended others */
-		}
+		session_recheck(s);
 	}
+	/* Every newly revoked device, connected or not: DropDevice to all. */
+	veil_broker_revocations(srv);
 	changed = load_policy(srv, false) == 1;
 	if (!changed)
 		return;
@@ -656,6 +634,7 @@ static void server_free(struct server *srv)
 {
 	struct session *s;
 
+	veil_broker_stop(srv);
 	while ((s = srv->head)) {
 		srv->head = s->next;
 		session_free(s);
@@ -720,6 +699,8 @@ int veil_server_run(const struct veil_server_config *cfg)
 	if (!srv.ca_pem || setup_tls(&srv))
 		goto out;
 	load_policy(&srv, true);
+	if (veil_broker_start(&srv))
+		goto out;
 
 	r = sd_event_default(&srv.ev);
 	if (r < 0) {
