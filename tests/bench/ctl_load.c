@@ -472,12 +472,24 @@ static void send_resolve(struct conn *c)
 {
 	Veil__Message m = VEIL__MESSAGE__INIT;
 	Veil__ResolveRequest req = VEIL__RESOLVE_REQUEST__INIT;
+	Veil__NatProfile nat = VEIL__NAT_PROFILE__INIT;
+	Veil__Candidate cand = VEIL__CANDIDATE__INIT, *cands[] = { &cand };
 
+	/* What a client node sends: its NAT profile, a candidate, its key. */
 	m.body_case = VEIL__MESSAGE__BODY_RESOLVE_REQUEST;
 	m.resolve_request = &req;
 	req.request_id = c->req_id = ++L.next_req;
 	req.name = (char *)L.name;
 	req.qtype = 1;
+	nat.kind = VEIL__NAT_PROFILE__KIND__NAT_NONE;
+	req.nat = &nat;
+	cand.kind = VEIL__CANDIDATE__KIND__CANDIDATE_HOST;
+	cand.endpoint = "127.0.0.1:51821";
+	cand.priority = 100;
+	req.candidates = cands;
+	req.n_candidates = 1;
+	req.public_key.data = L.pubkey;
+	req.public_key.len = sizeof(L.pubkey);
 	c->req_us = now_us();
 	c->busy = true;
 	L.resolves_sent++;
@@ -574,7 +586,7 @@ static void on_msg(struct conn *c, const Veil__Message *m)
 	case VEIL__MESSAGE__BODY_HEARTBEAT_ACK:
 		L.hb_acked++;
 		/* Round trips while the sessions are held. */
-		if (L.holding && m->heartbeat_ack->seq == c->hb_seq)
+		if (L.mode == M_HOLD && L.holding && m->heartbeat_ack->seq == c->hb_seq)
 			lat_add(now_us() - c->hb_sent_us);
 		break;
 	case VEIL__MESSAGE__BODY_RESOLVE_REPLY:
