@@ -55,12 +55,30 @@ mkdir -p "$out"
 tmp=$(mktemp -d /tmp/veil-ctl-bench.XXXXXX)
 state=$tmp/ctl
 tpid=
+cpid=
+lpid=
+# stop_server: SIGTERM, then SIGKILL if the controller is still busy 10 s later.
+stop_server()
+{
+	local i
+	[ -n "$tpid" ] || return 0
+	kill -TERM "$tpid" 2>/dev/null || true
+	for i in $(seq 100); do
+		[ -n "$cpid" ] && kill -0 "$cpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -n "$cpid" ]; then kill -KILL "$cpid" 2>/dev/null || true; fi
+	wait "$tpid" 2>/dev/null || true
+	tpid=
+	cpid=
+}
 cleanup()
 {
-	if [ -n "$tpid" ]; then
-		kill -TERM "$tpid" 2>/dev/null || true
-		wait "$tpid" 2>/dev/null || true
+	if [ -n "$lpid" ]; then
+		kill -TERM "$lpid" 2>/dev/null || true
+		wait "$lpid" 2>/dev/null || true
 	fi
+	stop_server
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -85,7 +103,6 @@ addr=127.0.0.1:$port
 
 # start_server: a fresh controller process; $cpid is its pid (for /proc),
 # $tpid the timeout that bounds it.
-cpid=
 start_server()
 {
 	local i
@@ -104,13 +121,19 @@ start_server()
 	exit 1
 }
 
-stop_server()
+# run_load SECONDS OUTPUT ARGS...: ctl_load bounded by SECONDS, in the
+# background so that a signal to this script stops it at once.
+run_load()
 {
-	kill -TERM "$tpid" 2>/dev/null || true
-	wait "$tpid" 2>/dev/null || true
-	tpid=
-	cpid=
+	local secs=$1 output=$2 rc=0
+	shift 2
+	timeout "$secs" "$load" "$@" >"$output" &
+	lpid=$!
+	wait "$lpid" || rc=$?
+	lpid=
+	return "$rc"
 }
+
 
 # How busy the machine is before the run (other programs skew the numbers).
 busy_pct()
@@ -180,9 +203,9 @@ for n in $steps; do
 	log "holding $n sessions for $hold_s s"
 	start_server
 	k=$((1 - k))
-	timeout $((240 + hold_s)) "$load" -p "$cpid" -c 64 -T 150 "${ids[@]}" \
+	run_load $((240 + hold_s)) "$tmp/hold-$n.json" -p "$cpid" -c 64 -T 150 "${ids[@]}" \
 		-R "timeout 60 '$ctl' -d '$state' policy load '$tmp/policy-$k.json' >/dev/null" \
-		-o "$out/controller-hold-$n.dat" hold "$n" "$hold_s" >"$tmp/hold-$n.json" ||
+		-o "$out/controller-hold-$n.dat" hold "$n" "$hold_s" ||
 		log "holding $n sessions: not all opened or held (see the JSON)"
 	stop_server
 	[ -s "$tmp/hold-$n.json" ] || { log "no result for $n sessions"; exit 1; }
@@ -193,8 +216,8 @@ done
 # 2. Full handshakes per second.
 log "full handshakes for $hs_s s"
 start_server
-timeout $((hs_s + 60)) "$load" -p "$cpid" -c 32 "${ids[@]}" -o "$out/controller-handshake.dat" \
-	handshake "$hs_s" >"$tmp/handshake.json" || log "handshakes: none completed"
+run_load $((hs_s + 60)) "$tmp/handshake.json" -p "$cpid" -c 32 "${ids[@]}" \
+	-o "$out/controller-handshake.dat" handshake "$hs_s" || log "handshakes: none completed"
 stop_server
 [ -s "$tmp/handshake.json" ] || { log "no handshake result"; exit 1; }
 jq -c . "$tmp/handshake.json" >&2
@@ -202,15 +225,15 @@ jq -c . "$tmp/handshake.json" >&2
 # 3. Resolves with sessions held.
 log "resolving $name over $res_n sessions for $res_s s"
 start_server
-timeout $((res_s + 180)) "$load" -p "$cpid" -c 64 -w "$res_n" "${ids[@]}" -s "$tmp/gw1" \
-	-o "$out/controller-resolve.dat" resolve "$res_n" "$res_s" "$name" >"$tmp/resolve.json" ||
+run_load $((res_s + 180)) "$tmp/resolve.json" -p "$cpid" -c 64 -w "$res_n" "${ids[@]}" \
+	-s "$tmp/gw1" -o "$out/controller-resolve.dat" resolve "$res_n" "$res_s" "$name" ||
 	log "resolves: none answered OK (see the JSON)"
 [ -s "$tmp/resolve.json" ] || { log "no resolve result"; exit 1; }
 jq -c . "$tmp/resolve.json" >&2
 if jq -e .available "$tmp/resolve.json" >/dev/null; then
 	log "resolving $name, 10 in flight, for 3 s"
-	timeout 120 "$load" -p "$cpid" -c 64 -w 10 "${ids[@]}" -s "$tmp/gw1" \
-		resolve 100 3 "$name" >"$tmp/resolve-light.json" || true
+	run_load 120 "$tmp/resolve-light.json" -p "$cpid" -c 64 -w 10 "${ids[@]}" -s "$tmp/gw1" \
+		resolve 100 3 "$name" || true
 	jq -c . "$tmp/resolve-light.json" >&2 || true
 fi
 stop_server

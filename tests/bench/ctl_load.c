@@ -1111,7 +1111,7 @@ static int mode_hold(size_t n, double secs)
 	close_all();
 	if (L.pid && fds0 >= 0) {
 		t_start = now_us();
-		for (fds = proc_fds(); fds > fds0 + 2 && now_us() - t_start < 60000000;
+		for (fds = proc_fds(); !stop && fds > fds0 + 2 && now_us() - t_start < 60000000;
 		     fds = proc_fds())
 			usleep(20000);
 		released = (double)(now_us() - t_start) / 1e6;
