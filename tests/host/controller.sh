@@ -122,14 +122,15 @@ enroll()
 # 2: happy path, files and modes.
 t=$(token dev1)
 if enroll dev1 "$t" >"$tmp/out" 2>&1 &&
-   [ "$(stat -c %a "$tmp/dev1/key.pem")" = 600 ] &&
+   [ "$(stat -c %a "$tmp/dev1/key.pem" "$tmp/dev1/cert.pem" "$tmp/dev1/ca.pem" \
+	"$tmp/dev1/controller" | sort -u)" = 600 ] &&
    [ -s "$tmp/dev1/cert.pem" ] && [ -s "$tmp/dev1/ca.pem" ] &&
    [ "$(cat "$tmp/dev1/controller")" = "$addr" ] &&
    cmp -s "$tmp/dev1/ca.pem" "$state/ca.crt" &&
    ! ls "$tmp/dev1"/*.tmp >/dev/null 2>&1; then
-	ok "enroll writes key.pem (0600), cert.pem, ca.pem and controller"
+	ok "enroll writes key.pem, cert.pem, ca.pem and controller, all 0600"
 else
-	fail "enroll writes key.pem (0600), cert.pem, ca.pem and controller" "$tmp/out"
+	fail "enroll writes key.pem, cert.pem, ca.pem and controller, all 0600" "$tmp/out"
 fi
 
 # 3-4: a used token, an enrolled directory.
