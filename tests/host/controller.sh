@@ -81,7 +81,13 @@ wait_for()
 	return 1
 }
 
-port=$((20000 + RANDOM % 30000))
+# A random port below the ephemeral range (32768 up, where outgoing
+# connections take theirs) with it and the next one free: the test runs a
+# second controller on port + 1.
+for _ in $(seq 20); do
+	port=$((20000 + RANDOM % 12000))
+	[ -z "$(ss -Htln "( sport = :$port or sport = :$((port + 1)) )")" ] && break
+done
 addr=127.0.0.1:$port
 state=$tmp/ctl
 c()
