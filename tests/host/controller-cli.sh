@@ -64,8 +64,8 @@ fpr=$(sed -n 's/^CA fingerprint (SHA-256): //p' "$tmp/out")
 
 [ "$(mode "$sd")" = 700 ] && [ "$(mode "$sd/ca.key")" = 600 ] &&
 	[ "$(mode "$sd/server.key")" = 600 ] && [ "$(mode "$sd/controller.db")" = 600 ] &&
-	[ "$(mode "$sd/ca.crt")" = 644 ] && [ "$(mode "$sd/server.crt")" = 644 ]
-ok $? "modes with umask 000: directory 700, keys and store 600, certificates 644"
+	[ "$(mode "$sd/ca.crt")" = 600 ] && [ "$(mode "$sd/server.crt")" = 600 ] && [ "$(mode "$sd/controller.conf")" = 600 ]
+ok $? "modes with umask 000: directory 700, keys and store 600, certificates and config 600 too"
 umask 022
 
 grep -qx 'address=ctl.example.com:4443' "$sd/controller.conf" &&

@@ -81,7 +81,13 @@ wait_for()
 	return 1
 }
 
-port=$((20000 + RANDOM % 30000))
+# A random port below the ephemeral range (32768 up, where outgoing
+# connections take theirs) with it and the next one free: the test runs a
+# second controller on port + 1.
+for _ in $(seq 20); do
+	port=$((20000 + RANDOM % 12000))
+	[ -z "$(ss -Htln "( sport = :$port or sport = :$((port + 1)) )")" ] && break
+done
 addr=127.0.0.1:$port
 state=$tmp/ctl
 c()
@@ -122,14 +128,15 @@ enroll()
 # 2: happy path, files and modes.
 t=$(token dev1)
 if enroll dev1 "$t" >"$tmp/out" 2>&1 &&
-   [ "$(stat -c %a "$tmp/dev1/key.pem")" = 600 ] &&
+   [ "$(stat -c %a "$tmp/dev1/key.pem" "$tmp/dev1/cert.pem" "$tmp/dev1/ca.pem" \
+	"$tmp/dev1/controller" | sort -u)" = 600 ] &&
    [ -s "$tmp/dev1/cert.pem" ] && [ -s "$tmp/dev1/ca.pem" ] &&
    [ "$(cat "$tmp/dev1/controller")" = "$addr" ] &&
    cmp -s "$tmp/dev1/ca.pem" "$state/ca.crt" &&
    ! ls "$tmp/dev1"/*.tmp >/dev/null 2>&1; then
-	ok "enroll writes key.pem (0600), cert.pem, ca.pem and controller"
+	ok "enroll writes key.pem, cert.pem, ca.pem and controller, all 0600"
 else
-	fail "enroll writes key.pem (0600), cert.pem, ca.pem and controller" "$tmp/out"
+	fail "enroll writes key.pem, cert.pem, ca.pem and controller, all 0600" "$tmp/out"
 fi
 
 # 3-4: a used token, an enrolled directory.

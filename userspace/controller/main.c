@@ -110,8 +110,8 @@ static int write_conf(const char *address, const char *org)
 
 	if (path_in(p, sizeof(p), "controller.conf"))
 		return -1;
-	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 || fchmod(fd, 0644) < 0) {
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fchmod(fd, 0600) < 0) {
 		fprintf(stderr, "Error: cannot create %s: %s.\n", p, strerror(errno));
 		if (fd >= 0)
 			close(fd);

@@ -171,13 +171,13 @@ static int open_new(const char *path, mode_t mode, char *err)
 	return fd;
 }
 
-/* Write a key (0600) or a certificate (0644) in PEM, fsync'd. */
+/* Write a key or a certificate in PEM (0600: the state directory holds secrets only), fsync'd. */
 static int write_pem(const char *path, EVP_PKEY *key, X509 *cert, char *err)
 {
 	BIO *bio;
 	int fd, ok;
 
-	fd = open_new(path, key ? 0600 : 0644, err);
+	fd = open_new(path, 0600, err);
 	if (fd < 0)
 		return fd;
 	bio = BIO_new_fd(fd, BIO_NOCLOSE);

@@ -823,11 +823,11 @@ static int store_identity(const char *dir, const char *addr, EVP_PKEY *key,
 	snprintf(line, sizeof(line), "%s\n", addr);
 	r = write_tmp(dir, "key.pem", kp, strlen(kp), 0600, err);
 	if (!r)
-		r = write_tmp(dir, "cert.pem", rep->cert_pem, strlen(rep->cert_pem), 0644, err);
+		r = write_tmp(dir, "cert.pem", rep->cert_pem, strlen(rep->cert_pem), 0600, err);
 	if (!r)
-		r = write_tmp(dir, "ca.pem", ca_pin_pem, strlen(ca_pin_pem), 0644, err);
+		r = write_tmp(dir, "ca.pem", ca_pin_pem, strlen(ca_pin_pem), 0600, err);
 	if (!r)
-		r = write_tmp(dir, "controller", line, strlen(line), 0644, err);
+		r = write_tmp(dir, "controller", line, strlen(line), 0600, err);
 	/* The key last: a directory with key.pem holds a whole identity. */
 	if (!r)
 		r = commit_tmp(dir, "cert.pem", err);
