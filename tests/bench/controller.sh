@@ -89,11 +89,12 @@ log()
 	echo "bench: $*" >&2
 }
 
-# A free port on 127.0.0.1.
+# A free port on 127.0.0.1 below the ephemeral range (32768 up, where the
+# load generator's own connections take their ports).
 port=
 for _ in $(seq 20); do
-	p=$((20000 + RANDOM % 30000))
-	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+	p=$((20000 + RANDOM % 12000))
+	if [ -z "$(ss -Htln "( sport = :$p )")" ]; then
 		port=$p
 		break
 	fi
