@@ -155,6 +155,15 @@ static void session_kill(struct session *s, const char *why)
 	sd_event_source_set_enabled(srv->reap_src, SD_EVENT_ONESHOT);
 }
 
+/*
+ * Sockets are watched edge-triggered and re-armed after every event: a
+ * handler may stop before EAGAIN (READS_PER_EVENT), and re-arming
+ * (EPOLL_CTL_MOD, which sd-event never skips for EPOLLET) reports the
+ * socket again if it is still ready. Level-triggered, every ready socket
+ * came back from each loop iteration's epoll_wait while sd-event dispatched
+ * one source per iteration: k sockets ready at once (a network cut closing
+ * thousands of sessions) cost O(k^2).
+ */
 static void update_events(struct session *s)
 {
 	uint32_t ev = EPOLLIN;
@@ -163,13 +172,11 @@ static void update_events(struct session *s)
 		return;
 	if (s->want_write || (s->out_head && !s->write_blocked_on_read))
 		ev |= EPOLLOUT;
-	if (ev != s->events) {
-		if (sd_event_source_set_io_events(s->io, ev) < 0) {
-			session_kill(s, "cannot watch the socket");
-			return;
-		}
-		s->events = ev;
+	if (sd_event_source_set_io_events(s->io, ev | EPOLLET) < 0) {
+		session_kill(s, "cannot watch the socket");
+		return;
 	}
+	s->events = ev;
 }
 
 static void arm_timer(struct session *s, uint64_t when)
@@ -861,6 +868,7 @@ static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 		return 0;
 	if (s->lingering) {
 		drain(s);
+		update_events(s);
 		return 0;
 	}
 	if (s->state == S_HANDSHAKE) {
@@ -960,7 +968,7 @@ void session_accept(struct server *srv, int fd, const struct sockaddr *sa, sockl
 	SSL_set_app_data(s->ssl, s);
 	SSL_set_accept_state(s->ssl);
 	s->deadline_us = mono_us() + (uint64_t)srv->cfg.handshake_s * 1000000;
-	if (sd_event_add_io(srv->ev, &s->io, fd, EPOLLIN, on_io, s) < 0 ||
+	if (sd_event_add_io(srv->ev, &s->io, fd, EPOLLIN | EPOLLET, on_io, s) < 0 ||
 	    sd_event_add_time(srv->ev, &s->timer, CLOCK_MONOTONIC, s->deadline_us,
 			      TIMER_ACCURACY_US, on_timer, s) < 0) {
 		fprintf(stderr, "connection from %s dropped: cannot watch it\n", s->peer);
