@@ -138,7 +138,10 @@ install-module: module
 install-user: userspace
 	install -D -m 0755 $(B)/veil $(DESTDIR)$(PREFIX)/sbin/veil
 	@if [ -x $(B)/veil-controller ]; then \
-		install -D -m 0755 $(B)/veil-controller $(DESTDIR)$(PREFIX)/sbin/veil-controller; fi
+		install -D -m 0755 $(B)/veil-controller $(DESTDIR)$(PREFIX)/sbin/veil-controller && \
+		install -d $(DESTDIR)/etc/systemd/system && \
+		sed 's|@SBINDIR@|$(PREFIX)/sbin|' userspace/systemd/veil-controller.service.in \
+			>$(DESTDIR)/etc/systemd/system/veil-controller.service; fi
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1

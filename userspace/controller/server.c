@@ -31,6 +31,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <systemd/sd-daemon.h>
 
 #include "broker.h"
 #include "session.h"
@@ -722,7 +723,10 @@ int veil_server_run(const struct veil_server_config *cfg)
 		goto out;
 	fprintf(stderr, "serving on %s (CA %s), control socket %s\n", srv.cfg.listen,
 		srv.ca.fingerprint, srv.control_path);
+	/* Under systemd (Type=notify): ready once devices can connect. */
+	sd_notifyf(0, "READY=1\nSTATUS=serving on %s", srv.cfg.listen);
 	r = sd_event_loop(srv.ev);
+	sd_notify(0, "STOPPING=1");
 	status = r < 0 ? 1 : 0;
 	if (r < 0)
 		fprintf(stderr, "Error: event loop failed: %s.\n", strerror(-r));
