@@ -63,7 +63,7 @@ $(B)/%.o: %.c $(wildcard userspace/*/*.h) include/uapi/linux/veil.h $(GEN_H)
 	@mkdir -p $(dir $@)
 	@pkg-config --exists $(PKGS) || { echo "Missing $(PKGS) development files:" \
 		"run scripts/deps as root." >&2; exit 1; }
-	$(CC) $(CFLAGS) -Iuserspace/ctl -Iuserspace/controller -I$(B)/gen $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -Iuserspace/ctl -Iuserspace/controller -I$(B)/gen -Itests/unit $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/gen/veil.pb-c.c $(B)/gen/veil.pb-c.h: $(PROTO)
 	@mkdir -p $(B)/gen
@@ -94,11 +94,11 @@ unit: $(UNIT_PROGS)
 
 $(B)/tests/unit/replay_test: tests/unit/replay_test.c kmod/replay.c kmod/replay.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ikmod -o $@ tests/unit/replay_test.c kmod/replay.c
+	$(CC) $(CFLAGS) -Ikmod -Itests/unit -o $@ tests/unit/replay_test.c kmod/replay.c
 
 $(B)/tests/unit/dnswire_test: tests/unit/dnswire_test.c kmod/dnswire.c kmod/dnswire.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ikmod -o $@ tests/unit/dnswire_test.c kmod/dnswire.c
+	$(CC) $(CFLAGS) -Ikmod -Itests/unit -o $@ tests/unit/dnswire_test.c kmod/dnswire.c
 
 $(B)/tests/unit/%_test: $(B)/tests/controller/%_test.o $(SRV_OBJ) $(B)/libveilctl.a $(B)/libveil.a
 	@mkdir -p $(dir $@)

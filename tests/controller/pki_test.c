@@ -18,20 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "pki.h"
-
-static int n, failed;
-
-#define CHECK(cond, name)						\
-	do {								\
-		n++;							\
-		if (cond) {						\
-			printf("ok %d %s\n", n, name);			\
-		} else {						\
-			printf("not ok %d %s\n# %s:%d: %s\n", n, name,	\
-			       __FILE__, __LINE__, #cond);		\
-			failed++;					\
-		}							\
-	} while (0)
+#include "ktap.h"
 
 #define PLAN 34
 
@@ -318,7 +305,7 @@ int main(void)
 {
 	char cmd[128];
 
-	printf("TAP version 13\n1..%d\n", PLAN);
+	ktap_plan(PLAN);
 	snprintf(dir, sizeof(dir), "/tmp/veil-pki-test.XXXXXX");
 	if (!mkdtemp(dir)) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
@@ -329,7 +316,5 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))
 		printf("# could not remove %s\n", dir);
-	if (n != PLAN)
-		printf("# planned %d points, ran %d\n", PLAN, n);
-	return failed || n != PLAN;
+	return ktap_done_planned(PLAN);
 }

@@ -16,20 +16,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
-
-static int n, failed;
-
-#define CHECK(cond, name)						\
-	do {								\
-		n++;							\
-		if (cond) {						\
-			printf("ok %d %s\n", n, name);			\
-		} else {						\
-			printf("not ok %d %s\n# %s:%d: %s\n", n, name,	\
-			       __FILE__, __LINE__, #cond);		\
-			failed++;					\
-		}							\
-	} while (0)
+#include "ktap.h"
 
 #define PLAN 47
 
@@ -270,7 +257,7 @@ int main(void)
 	FILE *f;
 	int cnt = 0;
 
-	printf("TAP version 13\n1..%d\n", PLAN);
+	ktap_plan(PLAN);
 	snprintf(dir, sizeof(dir), "/tmp/veil-store-test.XXXXXX");
 	if (!mkdtemp(dir)) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
@@ -326,7 +313,5 @@ int main(void)
 	snprintf(other, sizeof(other), "rm -rf '%s'", dir);
 	if (system(other))
 		printf("# could not remove %s\n", dir);
-	if (n != PLAN)
-		printf("# planned %d points, ran %d\n", PLAN, n);
-	return failed || n != PLAN;
+	return ktap_done_planned(PLAN);
 }

@@ -9,20 +9,7 @@
 #include <string.h>
 
 #include "token.h"
-
-static int n, failed;
-
-#define CHECK(cond, name)						\
-	do {								\
-		n++;							\
-		if (cond) {						\
-			printf("ok %d %s\n", n, name);			\
-		} else {						\
-			printf("not ok %d %s\n# %s:%d: %s\n", n, name,	\
-			       __FILE__, __LINE__, #cond);		\
-			failed++;					\
-		}							\
-	} while (0)
+#include "ktap.h"
 
 #define FPR "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define SEC "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -199,11 +186,8 @@ static void test_malformed(void)
 
 int main(void)
 {
-	printf("TAP version 13\n");
-	printf("1..47\n");
+	ktap_plan(47);
 	test_round_trip();
 	test_malformed();
-	if (n != 47)
-		printf("# planned 47 points, ran %d\n", n);
-	return failed || n != 47;
+	return ktap_done_planned(47);
 }

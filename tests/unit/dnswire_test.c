@@ -9,20 +9,7 @@
 #include <string.h>
 
 #include "dnswire.h"
-
-static int n, failed;
-
-#define CHECK(cond, name)						\
-	do {								\
-		n++;							\
-		if (cond) {						\
-			printf("ok %d %s\n", n, name);			\
-		} else {						\
-			printf("not ok %d %s\n# %s:%d: %s\n", n, name,	\
-			       __FILE__, __LINE__, #cond);		\
-			failed++;					\
-		}							\
-	} while (0)
+#include "ktap.h"
 
 /* Captured from dig 9.18 (bind9-dnsutils, Debian 12) with a UDP listener. */
 /* dig +noedns www.Example.COM A */
@@ -898,7 +885,7 @@ static void test_zones(void)
 
 int main(void)
 {
-	printf("TAP version 13\n1..123\n");
+	ktap_plan(123);
 	test_dig_queries();
 	test_query_names();
 	test_query_refused();
@@ -908,6 +895,5 @@ int main(void)
 	test_chains();
 	test_rewrite();
 	test_zones();
-	printf("# totals: pass:%d fail:%d skip:0\n", n - failed, failed);
-	return failed ? 1 : 0;
+	return ktap_done_totals();
 }

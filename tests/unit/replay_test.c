@@ -9,20 +9,7 @@
 #include <linux/veil.h>
 
 #include "replay.h"
-
-static int n, failed;
-
-#define CHECK(cond, name)						\
-	do {								\
-		n++;							\
-		if (cond) {						\
-			printf("ok %d %s\n", n, name);			\
-		} else {						\
-			printf("not ok %d %s\n# %s:%d: %s\n", n, name,	\
-			       __FILE__, __LINE__, #cond);		\
-			failed++;					\
-		}							\
-	} while (0)
+#include "ktap.h"
 
 static void test_window(void)
 {
@@ -98,9 +85,8 @@ static void test_header(void)
 
 int main(void)
 {
-	printf("TAP version 13\n1..24\n");
+	ktap_plan(24);
 	test_window();
 	test_header();
-	printf("# totals: pass:%d fail:%d skip:0\n", n - failed, failed);
-	return failed ? 1 : 0;
+	return ktap_done_totals();
 }
