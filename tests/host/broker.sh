@@ -19,103 +19,16 @@
 #
 # KTAP output; exit 0 pass, 1 fail, 4 skip.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-ctl=$top/build/veil-controller
-veil=$top/build/veil
-cli=$top/build/tests/veil-ctl-client
-policy=$top/tests/controller/policies/broker.json
-n=0
-fails=0
 plan=27
+tmp_name=veil-broker
+fail_lines=20
+. "$(dirname "$0")/controller-lib.bash"
+policy=$top/tests/controller/policies/broker.json
 floor_ms=50		# VEIL_BROKER_FLOOR_MS
 timeout_s=5		# VEIL_BROKER_CONNECT_TIMEOUT_MS / 1000
 tolerance_ms=10		# half the jitter (VEIL_BROKER_JITTER_MS)
 
-echo "TAP version 13"
-echo "1..$plan"
-skip_all()
-{
-	local i
-	for i in $(seq "$plan"); do echo "ok $i # SKIP $1"; done
-	exit 4
-}
-for b in "$ctl" "$veil" "$cli"; do
-	[ -x "$b" ] || skip_all "$(basename "$b") not built (make userspace unit)"
-done
-command -v openssl >/dev/null || skip_all "openssl not installed"
-
-tmp=$(mktemp -d /tmp/veil-broker.XXXXXX)
-pids=()
-cleanup()
-{
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok()
-{
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-fail()
-{
-	n=$((n + 1))
-	fails=$((fails + 1))
-	echo "not ok $n - $1"
-	shift
-	local f
-	for f in "$@"; do [ -f "$f" ] && sed 's/^/# /' "$f" | tail -n 20; done
-}
-
-# wait_for SECONDS CMD...: poll CMD every 0.1 s.
-wait_for()
-{
-	local end=$((SECONDS + $1))
-	shift
-	while [ "$SECONDS" -le "$end" ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-state=$tmp/ctl
-c()
-{
-	timeout 10 "$ctl" -d "$state" "$@"
-}
-
-# A random high port below the ephemeral range; another try if it is taken.
-for try in 1 2 3 4 5; do
-	port=$((20000 + RANDOM % 12000))
-	addr=127.0.0.1:$port
-	rm -rf "$state"
-	c init --org test --hosts localhost,127.0.0.1 --address "$addr" >"$tmp/init.log" 2>&1
-	timeout 120 "$ctl" -d "$state" serve --listen "$addr" --heartbeat 2 --idle 6 \
-		>"$tmp/server.log" 2>&1 &
-	server=$!
-	wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" && kill -0 "$server" 2>/dev/null &&
-		break
-	kill "$server" 2>/dev/null
-	wait "$server" 2>/dev/null
-done
-pids+=("$server")
-if kill -0 "$server" 2>/dev/null; then
-	ok "controller serves on $addr"
-else
-	fail "controller serves on $addr" "$tmp/init.log" "$tmp/server.log"
-	for i in $(seq $((n + 1)) "$plan"); do echo "not ok $i # no controller"; done
-	exit 1
-fi
-
-alive()
-{
-	kill -0 "$server" 2>/dev/null
-}
+start_controller
 
 # enroll DEVICE OWNER ROLE [ARGS...]
 enroll()
@@ -454,7 +367,4 @@ else
 		"$tmp/audit.json" "$tmp/server.log"
 fi
 
-kill -TERM "$server" 2>/dev/null
-wait "$server" 2>/dev/null
-[ "$n" = "$plan" ] || echo "# ran $n of $plan points"
-[ "$fails" = 0 ] && [ "$n" = "$plan" ]
+finish

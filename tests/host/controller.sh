@@ -13,53 +13,10 @@
 #
 # KTAP output; exit 0 pass, 1 fail, 4 skip.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-ctl=$top/build/veil-controller
-veil=$top/build/veil
-cli=$top/build/tests/veil-ctl-client
-n=0
-fails=0
 plan=25
+tmp_name=veil-ctl
+. "$(dirname "$0")/controller-lib.bash"
 
-echo "TAP version 13"
-echo "1..$plan"
-skip_all()
-{
-	local i
-	for i in $(seq "$plan"); do echo "ok $i # SKIP $1"; done
-	exit 4
-}
-for b in "$ctl" "$veil" "$cli"; do
-	[ -x "$b" ] || skip_all "$(basename "$b") not built (make userspace unit)"
-done
-command -v openssl >/dev/null || skip_all "openssl not installed"
-
-tmp=$(mktemp -d /tmp/veil-ctl.XXXXXX)
-pids=()
-cleanup()
-{
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok()
-{
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-fail()
-{
-	n=$((n + 1))
-	fails=$((fails + 1))
-	echo "not ok $n - $1"
-	shift
-	local f
-	for f in "$@"; do [ -f "$f" ] && sed 's/^/# /' "$f" | tail -n 15; done
-}
 
 # check NAME CMD...: one point, ok when CMD succeeds.
 check()
@@ -69,50 +26,8 @@ check()
 	if "$@" >"$tmp/out" 2>&1; then ok "$name"; else fail "$name" "$tmp/out"; fi
 }
 
-# wait_for SECONDS CMD...: poll CMD every 0.1 s.
-wait_for()
-{
-	local end=$((SECONDS + $1))
-	shift
-	while [ "$SECONDS" -le "$end" ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# A random port below the ephemeral range (32768 up, where outgoing
-# connections take theirs) with it and the next one free: the test runs a
-# second controller on port + 1.
-for _ in $(seq 20); do
-	port=$((20000 + RANDOM % 12000))
-	[ -z "$(ss -Htln "( sport = :$port or sport = :$((port + 1)) )")" ] && break
-done
-addr=127.0.0.1:$port
-state=$tmp/ctl
-c()
-{
-	timeout 10 "$ctl" -d "$state" "$@"
-}
-
-# Server up: init, serve in the background, wait for the port.
-c init --org test --hosts localhost,127.0.0.1 --address "$addr" >"$tmp/init.log" 2>&1
-timeout 120 "$ctl" -d "$state" serve --listen "$addr" --heartbeat 2 --idle 6 \
-	>"$tmp/server.log" 2>&1 &
-server=$!
-pids+=("$server")
-if wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"; then
-	ok "controller serves on $addr"
-else
-	fail "controller serves on $addr" "$tmp/init.log" "$tmp/server.log"
-	for i in $(seq $((n + 1)) "$plan"); do echo "not ok $i # no controller"; done
-	exit 1
-fi
-
-alive()
-{
-	kill -0 "$server" 2>/dev/null
-}
+# The test runs a second controller on port + 1.
+start_controller 2
 
 token()
 {
@@ -370,7 +285,4 @@ else
 		"$tmp/witness.log" "$tmp/server.log"
 fi
 
-kill -TERM "$server" 2>/dev/null
-wait "$server" 2>/dev/null
-[ "$n" = "$plan" ] || echo "# ran $n of $plan points"
-[ "$fails" = 0 ] && [ "$n" = "$plan" ]
+finish
