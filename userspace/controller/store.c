@@ -281,6 +281,119 @@ static int bind_text(sqlite3_stmt *stmt, int idx, const char *s)
 	return sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT);
 }
 
+/*
+ * Binds @stmt's parameters ?1, ?2, ... from @ap, one per character of
+ * @types: 't' a string (NULL binds NULL), 'i' an int64_t, 'h' a 32-byte
+ * hash (const uint8_t *).
+ */
+static void bind_args(sqlite3_stmt *stmt, const char *types, va_list ap)
+{
+	const uint8_t *hash;
+	int i;
+
+	for (i = 0; types[i]; i++) {
+		switch (types[i]) {
+		case 't':
+			bind_text(stmt, i + 1, va_arg(ap, const char *));
+			break;
+		case 'i':
+			sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
+			break;
+		case 'h':
+			hash = va_arg(ap, const uint8_t *);
+			sqlite3_bind_blob(stmt, i + 1, hash, 32, SQLITE_TRANSIENT);
+			break;
+		}
+	}
+}
+
+static int vprep(struct veil_store *st, sqlite3_stmt **stmt, const char *op, const char *sql,
+		 const char *types, va_list ap)
+{
+	int ret = prep(st, stmt, sql, op);
+
+	if (!ret)
+		bind_args(*stmt, types, ap);
+	return ret;
+}
+
+/*
+ * Steps @stmt, a query of one row at the most: 1 with the row (read it,
+ * then finalize @stmt), else @stmt is finalized: 0 without, or the error.
+ */
+static int step_row(struct veil_store *st, sqlite3_stmt *stmt, const char *op)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : db_fail(st, rc, op);
+}
+
+/* A statement without rows, its parameters bound as by bind_args(). */
+static int run(struct veil_store *st, const char *op, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *stmt;
+	va_list ap;
+	int ret;
+
+	va_start(ap, types);
+	ret = vprep(st, &stmt, op, sql, types, ap);
+	va_end(ap);
+	return ret ? ret : step_done(st, stmt, op);
+}
+
+/* A query of one row at the most, as step_row(); parameters as bind_args(). */
+static int query_row(struct veil_store *st, sqlite3_stmt **stmt, const char *op,
+		     const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, types);
+	ret = vprep(st, stmt, op, sql, types, ap);
+	va_end(ap);
+	return ret ? ret : step_row(st, *stmt, op);
+}
+
+/*
+ * A query of one row at the most and one integer column, read into @v (if
+ * not NULL): 1 with a row, 0 without, or the error; parameters as
+ * bind_args().
+ */
+static int query_int64(struct veil_store *st, int64_t *v, const char *op, const char *sql,
+		       const char *types, ...)
+{
+	sqlite3_stmt *stmt;
+	va_list ap;
+	int ret;
+
+	va_start(ap, types);
+	ret = vprep(st, &stmt, op, sql, types, ap);
+	va_end(ap);
+	if (!ret)
+		ret = step_row(st, stmt, op);
+	if (ret > 0) {
+		if (v)
+			*v = sqlite3_column_int64(stmt, 0);
+		sqlite3_finalize(stmt);
+	}
+	return ret;
+}
+
+/*
+ * The end of a loop over @stmt's rows that stops at a callback's non-zero
+ * @ret: finalizes @stmt; @ret, else the error that ended the steps, if any.
+ */
+static int rows_end(struct veil_store *st, sqlite3_stmt *stmt, int rc, int ret, const char *op)
+{
+	sqlite3_finalize(stmt);
+	if (ret)
+		return ret;
+	return rc == SQLITE_DONE ? 0 : db_fail(st, rc, op);
+}
+
 const char *veil_store_errmsg(const struct veil_store *st)
 {
 	return st ? st->err : open_err;
@@ -288,19 +401,16 @@ const char *veil_store_errmsg(const struct veil_store *st)
 
 static int user_version(struct veil_store *st, int *version)
 {
-	sqlite3_stmt *stmt;
-	int ret, rc;
+	static const char op[] = "reading the schema version";
+	int64_t v;
+	int ret;
 
-	ret = prep(st, &stmt, "PRAGMA user_version", "reading the schema version");
-	if (ret)
+	ret = query_int64(st, &v, op, "PRAGMA user_version", "");
+	if (!ret)
+		ret = db_fail(st, SQLITE_DONE, op);
+	if (ret < 0)
 		return ret;
-	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(stmt);
-		return db_fail(st, rc, "reading the schema version");
-	}
-	*version = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
+	*version = (int)v;
 	return 0;
 }
 
@@ -450,68 +560,38 @@ int veil_store_token_add(struct veil_store *st, const uint8_t secret_hash[32],
 			 const struct veil_token *tok)
 {
 	static const char op[] = "adding an enrollment token";
-	sqlite3_stmt *stmt;
 	int64_t now = now_s();
-	int ret, rc;
+	int ret;
 
 	ret = begin(st, op);
 	if (ret)
 		return ret;
-	ret = prep(st, &stmt, "SELECT 1 FROM devices WHERE name = ?1", op);
-	if (ret)
-		goto fail;
-	bind_text(stmt, 1, tok->device);
-	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
-	if (rc == SQLITE_ROW) {
+	ret = query_int64(st, NULL, op, "SELECT 1 FROM devices WHERE name = ?1", "t",
+			  tok->device);
+	if (ret > 0)
 		ret = set_err(st, -EEXIST, "device \"%s\" already exists (enrolled before); "
 			      "choose another name, or see \"device show %s\"", tok->device,
 			      tok->device);
-		goto fail;
-	} else if (rc != SQLITE_DONE) {
-		ret = db_fail(st, rc, op);
-		goto fail;
-	}
-	ret = prep(st, &stmt, "SELECT expires FROM enrollment_tokens WHERE device = ?1 "
-		   "AND used_at IS NULL AND expires > ?2", op);
 	if (ret)
 		goto fail;
-	bind_text(stmt, 1, tok->device);
-	sqlite3_bind_int64(stmt, 2, now);
-	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
-	if (rc == SQLITE_ROW) {
+	ret = query_int64(st, NULL, op, "SELECT expires FROM enrollment_tokens WHERE device = ?1 "
+			  "AND used_at IS NULL AND expires > ?2", "ti", tok->device, now);
+	if (ret > 0)
 		ret = set_err(st, -EEXIST, "device \"%s\" already has a pending enrollment "
 			      "token; enroll with it, or cancel it with \"device revoke %s\" "
 			      "and add a new one", tok->device, tok->device);
+	if (ret)
 		goto fail;
-	} else if (rc != SQLITE_DONE) {
-		ret = db_fail(st, rc, op);
-		goto fail;
-	}
 	/* Unused tokens of that name that expired are of no use any more. */
-	ret = prep(st, &stmt, "DELETE FROM enrollment_tokens WHERE device = ?1 "
-		   "AND used_at IS NULL", op);
+	ret = run(st, op, "DELETE FROM enrollment_tokens WHERE device = ?1 AND used_at IS NULL",
+		  "t", tok->device);
 	if (ret)
 		goto fail;
-	bind_text(stmt, 1, tok->device);
-	ret = step_done(st, stmt, op);
-	if (ret)
-		goto fail;
-	ret = prep(st, &stmt, "INSERT INTO enrollment_tokens (secret_hash, device, owner, "
-		   "role, groups, created, expires, cert_lifetime) "
-		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", op);
-	if (ret)
-		goto fail;
-	sqlite3_bind_blob(stmt, 1, secret_hash, 32, SQLITE_TRANSIENT);
-	bind_text(stmt, 2, tok->device);
-	bind_text(stmt, 3, tok->owner);
-	bind_text(stmt, 4, veil_role_name(tok->role));
-	bind_text(stmt, 5, tok->groups);
-	sqlite3_bind_int64(stmt, 6, now);
-	sqlite3_bind_int64(stmt, 7, tok->expires);
-	sqlite3_bind_int64(stmt, 8, tok->cert_lifetime);
-	ret = step_done(st, stmt, op);
+	ret = run(st, op, "INSERT INTO enrollment_tokens (secret_hash, device, owner, role, "
+		  "groups, created, expires, cert_lifetime) "
+		  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", "httttiii", secret_hash,
+		  tok->device, tok->owner, veil_role_name(tok->role), tok->groups, now,
+		  tok->expires, tok->cert_lifetime);
 	if (ret)
 		goto fail;
 	return commit(st, op);
@@ -538,28 +618,20 @@ int veil_store_token_consume(struct veil_store *st, const uint8_t secret_hash[32
 	static const char op[] = "taking an enrollment token";
 	sqlite3_stmt *stmt;
 	int64_t now = now_s();
-	int ret, rc;
+	int ret;
 	bool used;
 
 	ret = begin(st, op);
 	if (ret)
 		return ret;
-	ret = prep(st, &stmt, "SELECT device, owner, role, groups, expires, cert_lifetime, "
-		   "used_at IS NOT NULL FROM enrollment_tokens WHERE secret_hash = ?1", op);
-	if (ret)
-		goto fail;
-	sqlite3_bind_blob(stmt, 1, secret_hash, 32, SQLITE_TRANSIENT);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(stmt);
+	ret = query_row(st, &stmt, op, "SELECT device, owner, role, groups, expires, "
+			"cert_lifetime, used_at IS NOT NULL FROM enrollment_tokens "
+			"WHERE secret_hash = ?1", "h", secret_hash);
+	if (!ret)
 		ret = set_err(st, -ENOENT, "unknown enrollment token (mistyped, cancelled, "
 			      "or made by another controller): ask for a new token");
+	if (ret < 0)
 		goto fail;
-	} else if (rc != SQLITE_ROW) {
-		sqlite3_finalize(stmt);
-		ret = db_fail(st, rc, op);
-		goto fail;
-	}
 	token_from_row(stmt, tok);
 	used = sqlite3_column_int(stmt, 6);
 	sqlite3_finalize(stmt);
@@ -573,13 +645,8 @@ int veil_store_token_consume(struct veil_store *st, const uint8_t secret_hash[32
 			      "for a new one", tok->device);
 		goto fail;
 	}
-	ret = prep(st, &stmt, "UPDATE enrollment_tokens SET used_at = ?2 "
-		   "WHERE secret_hash = ?1 AND used_at IS NULL", op);
-	if (ret)
-		goto fail;
-	sqlite3_bind_blob(stmt, 1, secret_hash, 32, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 2, now);
-	ret = step_done(st, stmt, op);
+	ret = run(st, op, "UPDATE enrollment_tokens SET used_at = ?2 "
+		  "WHERE secret_hash = ?1 AND used_at IS NULL", "hi", secret_hash, now);
 	if (ret)
 		goto fail;
 	if (sqlite3_changes(st->db) != 1) {
@@ -600,36 +667,25 @@ int veil_store_token_list(struct veil_store *st, veil_token_cb cb, void *ctx)
 	static const char op[] = "listing enrollment tokens";
 	struct veil_token tok;
 	sqlite3_stmt *stmt;
-	int ret, rc;
+	int ret, rc = SQLITE_DONE;
 
 	ret = prep(st, &stmt, "SELECT device, owner, role, groups, expires, cert_lifetime "
 		   "FROM enrollment_tokens WHERE used_at IS NULL ORDER BY created, device", op);
 	if (ret)
 		return ret;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while (!ret && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		token_from_row(stmt, &tok);
 		ret = cb(&tok, ctx);
-		if (ret) {
-			sqlite3_finalize(stmt);
-			return ret;
-		}
 	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? 0 : db_fail(st, rc, op);
+	return rows_end(st, stmt, rc, ret, op);
 }
 
 int veil_store_token_cancel(struct veil_store *st, const char *device)
 {
-	static const char op[] = "cancelling an enrollment token";
-	sqlite3_stmt *stmt;
 	int ret;
 
-	ret = prep(st, &stmt, "DELETE FROM enrollment_tokens WHERE device = ?1 "
-		   "AND used_at IS NULL", op);
-	if (ret)
-		return ret;
-	bind_text(stmt, 1, device);
-	ret = step_done(st, stmt, op);
+	ret = run(st, "cancelling an enrollment token", "DELETE FROM enrollment_tokens "
+		  "WHERE device = ?1 AND used_at IS NULL", "t", device);
 	if (ret)
 		return ret;
 	if (!sqlite3_changes(st->db))
@@ -663,22 +719,14 @@ static int device_query(struct veil_store *st, const char *sql, const char *key,
 			struct veil_device *dev, const char *op, const char *missing)
 {
 	sqlite3_stmt *stmt;
-	int ret, rc;
+	int ret;
 
-	ret = prep(st, &stmt, sql, op);
-	if (ret)
-		return ret;
-	bind_text(stmt, 1, key);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		device_from_row(stmt, dev);
-		sqlite3_finalize(stmt);
-		return 0;
-	}
+	ret = query_row(st, &stmt, op, sql, "t", key);
+	if (ret <= 0)
+		return ret ? ret : set_err(st, -ENOENT, missing, key);
+	device_from_row(stmt, dev);
 	sqlite3_finalize(stmt);
-	if (rc == SQLITE_DONE)
-		return set_err(st, -ENOENT, missing, key);
-	return db_fail(st, rc, op);
+	return 0;
 }
 
 int veil_store_device_get(struct veil_store *st, const char *name, struct veil_device *dev)
@@ -697,65 +745,42 @@ int veil_store_device_by_serial(struct veil_store *st, const char *serial,
 			    "no certificate with serial %s was issued by this controller");
 }
 
+/* One good certificate per device: (re-)enrollment and revocation retire the old ones. */
+static int retire_certificates(struct veil_store *st, int64_t device, const char *op)
+{
+	return run(st, op, "UPDATE certificates SET revoked = 1 WHERE device = ?1", "i", device);
+}
+
 int veil_store_device_enroll(struct veil_store *st, const struct veil_token *tok,
 			     const char *serial, int64_t not_after, const char *cert_pem)
 {
 	static const char op[] = "recording an enrolled device";
-	sqlite3_stmt *stmt;
 	int64_t now = now_s(), id;
-	int ret, rc;
+	int ret;
 
 	ret = begin(st, op);
 	if (ret)
 		return ret;
-	ret = prep(st, &stmt, "INSERT INTO devices (name, owner, role, groups, serial, "
-		   "enrolled, not_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-		   "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
-		   "role = excluded.role, groups = excluded.groups, serial = excluded.serial, "
-		   "enrolled = excluded.enrolled, not_after = excluded.not_after, "
-		   "revoked = 0, revoked_at = 0", op);
+	ret = run(st, op, "INSERT INTO devices (name, owner, role, groups, serial, "
+		  "enrolled, not_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+		  "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
+		  "role = excluded.role, groups = excluded.groups, serial = excluded.serial, "
+		  "enrolled = excluded.enrolled, not_after = excluded.not_after, "
+		  "revoked = 0, revoked_at = 0", "tttttii", tok->device, tok->owner,
+		  veil_role_name(tok->role), tok->groups, serial, now, not_after);
 	if (ret)
 		goto fail;
-	bind_text(stmt, 1, tok->device);
-	bind_text(stmt, 2, tok->owner);
-	bind_text(stmt, 3, veil_role_name(tok->role));
-	bind_text(stmt, 4, tok->groups);
-	bind_text(stmt, 5, serial);
-	sqlite3_bind_int64(stmt, 6, now);
-	sqlite3_bind_int64(stmt, 7, not_after);
-	ret = step_done(st, stmt, op);
+	ret = query_int64(st, &id, op, "SELECT id FROM devices WHERE name = ?1", "t",
+			  tok->device);
+	if (!ret)
+		ret = db_fail(st, SQLITE_DONE, op);
+	if (ret < 0)
+		goto fail;
+	ret = retire_certificates(st, id, op);
 	if (ret)
 		goto fail;
-
-	ret = prep(st, &stmt, "SELECT id FROM devices WHERE name = ?1", op);
-	if (ret)
-		goto fail;
-	bind_text(stmt, 1, tok->device);
-	rc = sqlite3_step(stmt);
-	id = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_ROW) {
-		ret = db_fail(st, rc, op);
-		goto fail;
-	}
-	/* One good certificate per device: a re-enrollment retires the old ones. */
-	ret = prep(st, &stmt, "UPDATE certificates SET revoked = 1 WHERE device = ?1", op);
-	if (ret)
-		goto fail;
-	sqlite3_bind_int64(stmt, 1, id);
-	ret = step_done(st, stmt, op);
-	if (ret)
-		goto fail;
-	ret = prep(st, &stmt, "INSERT INTO certificates (serial, device, pem, issued, not_after) "
-		   "VALUES (?1, ?2, ?3, ?4, ?5)", op);
-	if (ret)
-		goto fail;
-	bind_text(stmt, 1, serial);
-	sqlite3_bind_int64(stmt, 2, id);
-	bind_text(stmt, 3, cert_pem);
-	sqlite3_bind_int64(stmt, 4, now);
-	sqlite3_bind_int64(stmt, 5, not_after);
-	ret = step_done(st, stmt, op);
+	ret = run(st, op, "INSERT INTO certificates (serial, device, pem, issued, not_after) "
+		  "VALUES (?1, ?2, ?3, ?4, ?5)", "titii", serial, id, cert_pem, now, not_after);
 	if (ret)
 		goto fail;
 	return commit(st, op);
@@ -767,7 +792,6 @@ fail:
 int veil_store_device_revoke(struct veil_store *st, const char *name, struct veil_device *dev)
 {
 	static const char op[] = "revoking a device";
-	sqlite3_stmt *stmt;
 	int64_t now = now_s();
 	int ret;
 
@@ -781,20 +805,11 @@ int veil_store_device_revoke(struct veil_store *st, const char *name, struct vei
 		ret = set_err(st, -EALREADY, "device \"%s\" is already revoked", name);
 		goto fail;
 	}
-	ret = prep(st, &stmt, "UPDATE devices SET revoked = 1, revoked_at = ?2 WHERE id = ?1",
-		   op);
+	ret = run(st, op, "UPDATE devices SET revoked = 1, revoked_at = ?2 WHERE id = ?1", "ii",
+		  dev->id, now);
 	if (ret)
 		goto fail;
-	sqlite3_bind_int64(stmt, 1, dev->id);
-	sqlite3_bind_int64(stmt, 2, now);
-	ret = step_done(st, stmt, op);
-	if (ret)
-		goto fail;
-	ret = prep(st, &stmt, "UPDATE certificates SET revoked = 1 WHERE device = ?1", op);
-	if (ret)
-		goto fail;
-	sqlite3_bind_int64(stmt, 1, dev->id);
-	ret = step_done(st, stmt, op);
+	ret = retire_certificates(st, dev->id, op);
 	if (ret)
 		goto fail;
 	ret = commit(st, op);
@@ -810,23 +825,15 @@ fail:
 
 int veil_store_serial_revoked(struct veil_store *st, const char *serial)
 {
-	static const char op[] = "checking a certificate serial";
-	sqlite3_stmt *stmt;
-	int ret, rc;
+	int64_t revoked;
+	int ret;
 
-	ret = prep(st, &stmt, "SELECT revoked FROM certificates WHERE serial = ?1", op);
-	if (ret)
-		return ret;
-	bind_text(stmt, 1, serial);
-	rc = sqlite3_step(stmt);
-	ret = sqlite3_column_int(stmt, 0) ? 1 : 0;
-	sqlite3_finalize(stmt);
-	if (rc == SQLITE_ROW)
-		return ret;
-	if (rc == SQLITE_DONE)
+	ret = query_int64(st, &revoked, "checking a certificate serial",
+			  "SELECT revoked FROM certificates WHERE serial = ?1", "t", serial);
+	if (!ret)
 		return set_err(st, -ENOENT, "no certificate with serial %s was issued by "
 			       "this controller", serial);
-	return db_fail(st, rc, op);
+	return ret < 0 ? ret : revoked != 0;
 }
 
 int veil_store_device_list(struct veil_store *st, veil_device_cb cb, void *ctx)
@@ -834,21 +841,16 @@ int veil_store_device_list(struct veil_store *st, veil_device_cb cb, void *ctx)
 	static const char op[] = "listing devices";
 	struct veil_device dev;
 	sqlite3_stmt *stmt;
-	int ret, rc;
+	int ret, rc = SQLITE_DONE;
 
 	ret = prep(st, &stmt, "SELECT " DEVICE_COLS " FROM devices d ORDER BY d.name", op);
 	if (ret)
 		return ret;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while (!ret && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		device_from_row(stmt, &dev);
 		ret = cb(&dev, ctx);
-		if (ret) {
-			sqlite3_finalize(stmt);
-			return ret;
-		}
 	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? 0 : db_fail(st, rc, op);
+	return rows_end(st, stmt, rc, ret, op);
 }
 
 /* Policy */
@@ -856,31 +858,19 @@ int veil_store_device_list(struct veil_store *st, veil_device_cb cb, void *ctx)
 int veil_store_policy_set(struct veil_store *st, const char *text, int64_t *version)
 {
 	static const char op[] = "storing the policy";
-	sqlite3_stmt *stmt;
 	int64_t v;
-	int ret, rc;
+	int ret;
 
 	ret = begin(st, op);
 	if (ret)
 		return ret;
-	ret = prep(st, &stmt, "SELECT COALESCE(MAX(version), 0) + 1 FROM policy", op);
-	if (ret)
+	ret = query_int64(st, &v, op, "SELECT COALESCE(MAX(version), 0) + 1 FROM policy", "");
+	if (!ret)
+		ret = db_fail(st, SQLITE_DONE, op);
+	if (ret < 0)
 		goto fail;
-	rc = sqlite3_step(stmt);
-	v = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_ROW) {
-		ret = db_fail(st, rc, op);
-		goto fail;
-	}
-	ret = prep(st, &stmt, "INSERT INTO policy (version, text, loaded_at) VALUES (?1, ?2, ?3)",
-		   op);
-	if (ret)
-		goto fail;
-	sqlite3_bind_int64(stmt, 1, v);
-	bind_text(stmt, 2, text);
-	sqlite3_bind_int64(stmt, 3, now_s());
-	ret = step_done(st, stmt, op);
+	ret = run(st, op, "INSERT INTO policy (version, text, loaded_at) VALUES (?1, ?2, ?3)",
+		  "iti", v, text, now_s());
 	if (ret)
 		goto fail;
 	ret = commit(st, op);
@@ -899,53 +889,49 @@ int veil_store_policy_get(struct veil_store *st, char **text, int64_t *version)
 	static const char op[] = "reading the policy";
 	sqlite3_stmt *stmt;
 	const unsigned char *s;
-	int ret, rc;
+	int ret;
 
 	*text = NULL;
-	ret = prep(st, &stmt, "SELECT version, text FROM policy ORDER BY version DESC LIMIT 1",
-		   op);
-	if (ret)
-		return ret;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		if (version)
-			*version = sqlite3_column_int64(stmt, 0);
-		s = sqlite3_column_text(stmt, 1);
-		*text = strdup(s ? (const char *)s : "");
-		sqlite3_finalize(stmt);
-		if (!*text)
-			return set_err(st, -ENOMEM, "%s failed: out of memory", op);
-		return 0;
-	}
+	ret = query_row(st, &stmt, op, "SELECT version, text FROM policy "
+			"ORDER BY version DESC LIMIT 1", "");
+	if (ret <= 0)
+		return ret ? ret : set_err(st, -ENOENT, "no policy was loaded yet (load one "
+					   "with \"veil-controller policy load FILE\")");
+	if (version)
+		*version = sqlite3_column_int64(stmt, 0);
+	s = sqlite3_column_text(stmt, 1);
+	*text = strdup(s ? (const char *)s : "");
 	sqlite3_finalize(stmt);
-	if (rc == SQLITE_DONE)
-		return set_err(st, -ENOENT, "no policy was loaded yet (load one with "
-			       "\"veil-controller policy load FILE\")");
-	return db_fail(st, rc, op);
+	if (!*text)
+		return set_err(st, -ENOMEM, "%s failed: out of memory", op);
+	return 0;
 }
 
 /* Audit */
 
 int veil_store_audit_add(struct veil_store *st, const struct veil_audit *a)
 {
-	static const char op[] = "writing an audit record";
-	sqlite3_stmt *stmt;
-	int ret;
+	return run(st, "writing an audit record", "INSERT INTO audit (time_ms, kind, device, "
+		   "\"user\", name, allowed, reason, rx, tx) "
+		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", "ittttitii",
+		   a->time_ms ? a->time_ms : now_ms(), veil_audit_kind_name(a->kind), a->device,
+		   a->user, a->name, (int64_t)a->allowed, a->reason, (int64_t)a->rx_bytes,
+		   (int64_t)a->tx_bytes);
+}
 
-	ret = prep(st, &stmt, "INSERT INTO audit (time_ms, kind, device, \"user\", name, allowed, "
-		   "reason, rx, tx) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", op);
-	if (ret)
-		return ret;
-	sqlite3_bind_int64(stmt, 1, a->time_ms ? a->time_ms : now_ms());
-	bind_text(stmt, 2, veil_audit_kind_name(a->kind));
-	bind_text(stmt, 3, a->device);
-	bind_text(stmt, 4, a->user);
-	bind_text(stmt, 5, a->name);
-	sqlite3_bind_int(stmt, 6, a->allowed);
-	bind_text(stmt, 7, a->reason);
-	sqlite3_bind_int64(stmt, 8, (int64_t)a->rx_bytes);
-	sqlite3_bind_int64(stmt, 9, (int64_t)a->tx_bytes);
-	return step_done(st, stmt, op);
+static void audit_from_row(sqlite3_stmt *stmt, struct veil_audit *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(stmt, 0);
+	a->time_ms = sqlite3_column_int64(stmt, 1);
+	a->kind = kind_parse((const char *)sqlite3_column_text(stmt, 2));
+	copy_col(stmt, 3, a->device, sizeof(a->device));
+	copy_col(stmt, 4, a->user, sizeof(a->user));
+	copy_col(stmt, 5, a->name, sizeof(a->name));
+	a->allowed = sqlite3_column_int(stmt, 6);
+	copy_col(stmt, 7, a->reason, sizeof(a->reason));
+	a->rx_bytes = (uint64_t)sqlite3_column_int64(stmt, 8);
+	a->tx_bytes = (uint64_t)sqlite3_column_int64(stmt, 9);
 }
 
 int veil_store_audit_list(struct veil_store *st, int64_t since_ms, const char *device,
@@ -954,7 +940,7 @@ int veil_store_audit_list(struct veil_store *st, int64_t since_ms, const char *d
 	static const char op[] = "reading the audit log";
 	struct veil_audit a;
 	sqlite3_stmt *stmt;
-	int ret, rc;
+	int ret, rc = SQLITE_DONE;
 
 	ret = prep(st, &stmt, "SELECT id, time_ms, kind, device, \"user\", name, allowed, "
 		   "reason, rx, tx FROM audit WHERE time_ms >= ?1 "
@@ -966,24 +952,9 @@ int veil_store_audit_list(struct veil_store *st, int64_t since_ms, const char *d
 		bind_text(stmt, 2, device);
 	else
 		sqlite3_bind_null(stmt, 2);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		memset(&a, 0, sizeof(a));
-		a.id = sqlite3_column_int64(stmt, 0);
-		a.time_ms = sqlite3_column_int64(stmt, 1);
-		a.kind = kind_parse((const char *)sqlite3_column_text(stmt, 2));
-		copy_col(stmt, 3, a.device, sizeof(a.device));
-		copy_col(stmt, 4, a.user, sizeof(a.user));
-		copy_col(stmt, 5, a.name, sizeof(a.name));
-		a.allowed = sqlite3_column_int(stmt, 6);
-		copy_col(stmt, 7, a.reason, sizeof(a.reason));
-		a.rx_bytes = (uint64_t)sqlite3_column_int64(stmt, 8);
-		a.tx_bytes = (uint64_t)sqlite3_column_int64(stmt, 9);
+	while (!ret && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		audit_from_row(stmt, &a);
 		ret = cb(&a, ctx);
-		if (ret) {
-			sqlite3_finalize(stmt);
-			return ret;
-		}
 	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? 0 : db_fail(st, rc, op);
+	return rows_end(st, stmt, rc, ret, op);
 }
