@@ -24,6 +24,7 @@
 #include "store.h"
 
 #define BUSY_TIMEOUT_MS	5000
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct veil_store {
 	sqlite3 *db;
@@ -84,7 +85,25 @@ static const char *const migrations[] = {
 	"CREATE INDEX audit_device ON audit(device, time_ms);",
 };
 
-#define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
+#define SCHEMA_VERSION	((int)ARRAY_SIZE(migrations))
+
+/* Entry @i of @names (@n entries), or @unknown past the end. */
+static const char *name_of(const char *const *names, unsigned int n, unsigned int i,
+			   const char *unknown)
+{
+	return i < n ? names[i] : unknown;
+}
+
+/* The index of @s in @names (@n entries), or -1 (also for a NULL @s). */
+static int name_index(const char *const *names, unsigned int n, const char *s)
+{
+	unsigned int i;
+
+	for (i = 0; s && i < n; i++)
+		if (!strcmp(s, names[i]))
+			return (int)i;
+	return -1;
+}
 
 static const char *const role_names[] = {
 	[VEIL_ROLE_CLIENT] = "client",
@@ -94,22 +113,17 @@ static const char *const role_names[] = {
 
 const char *veil_role_name(enum veil_role role)
 {
-	if ((unsigned int)role < sizeof(role_names) / sizeof(role_names[0]))
-		return role_names[role];
-	return "unknown";
+	return name_of(role_names, ARRAY_SIZE(role_names), role, "unknown");
 }
 
 int veil_role_parse(const char *s, enum veil_role *role)
 {
-	unsigned int i;
+	int i = name_index(role_names, ARRAY_SIZE(role_names), s);
 
-	for (i = 0; s && i < sizeof(role_names) / sizeof(role_names[0]); i++) {
-		if (!strcmp(s, role_names[i])) {
-			*role = (enum veil_role)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	if (i < 0)
+		return -EINVAL;
+	*role = (enum veil_role)i;
+	return 0;
 }
 
 static const char *const kind_names[] = {
@@ -124,19 +138,15 @@ static const char *const kind_names[] = {
 
 const char *veil_audit_kind_name(enum veil_audit_kind kind)
 {
-	if ((unsigned int)kind < sizeof(kind_names) / sizeof(kind_names[0]))
-		return kind_names[kind];
-	return "UNKNOWN";
+	return name_of(kind_names, ARRAY_SIZE(kind_names), kind, "UNKNOWN");
 }
 
+/* A kind this controller does not know reads as SESSION. */
 static enum veil_audit_kind kind_parse(const char *s)
 {
-	unsigned int i;
+	int i = name_index(kind_names, ARRAY_SIZE(kind_names), s);
 
-	for (i = 0; s && i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
-		if (!strcmp(s, kind_names[i]))
-			return (enum veil_audit_kind)i;
-	return VEIL_AUDIT_SESSION;
+	return i < 0 ? VEIL_AUDIT_SESSION : (enum veil_audit_kind)i;
 }
 
 static int64_t now_s(void)
