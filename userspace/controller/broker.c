@@ -35,7 +35,6 @@
 
 #define HASH_BITS		12
 #define HASH_SIZE		(1u << HASH_BITS)
-#define MAX_GROUPS		32
 #define ENDPOINT_MAX		96	/* "[v6]:port" with room */
 #define KEY_MAX			256	/* a tunnel public key, bytes */
 #define TIMER_ACCURACY_US	1000
@@ -368,26 +367,10 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 /* Who asks: the certificate, the store's enrollment groups, the Hello. */
 static void decide(struct session *s, const char *name, struct veil_decision *d)
 {
-	struct veil_posture posture = { 0 };
-	struct veil_subject who = { 0 };
-	const char *groups[MAX_GROUPS];
-	char gbuf[VEIL_GROUPS_MAX], *tok, *save = NULL;
+	struct session_subject sub;
 
-	snprintf(gbuf, sizeof(gbuf), "%s", s->dev.groups);
-	for (tok = strtok_r(gbuf, ",", &save); tok && who.n_groups < MAX_GROUPS;
-	     tok = strtok_r(NULL, ",", &save))
-		groups[who.n_groups++] = tok;
-	posture.os = s->posture_os;
-	posture.kernel = s->posture_kernel;
-	posture.veil_version = s->posture_version;
-	posture.facts = (const char *const *)s->facts;
-	posture.n_facts = s->n_facts;
-	who.device = s->cert.device;
-	who.owner = s->cert.owner;
-	who.role = veil_role_name(s->cert.role);
-	who.groups = groups;
-	who.posture = &posture;
-	veil_policy_resolve(s->srv->policy, &who, name, d);
+	session_subject(s, &sub);
+	veil_policy_resolve(s->srv->policy, &sub.who, name, d);
 }
 
 /* The newest open session of server node @name, or NULL. */

@@ -31,7 +31,6 @@
 #define CLOSE_LINGER_US		(2 * 1000000ULL)	/* time to flush a last message */
 #define TIMER_ACCURACY_US	(100 * 1000ULL)
 #define READS_PER_EVENT		64
-#define MAX_GROUPS		32
 
 static uint8_t rbuf[16384];	/* one loop, one thread: a shared read buffer */
 
@@ -592,35 +591,41 @@ static void hello(struct session *s, const Veil__Hello *h)
 	session_send_policy(s);
 }
 
+void session_subject(const struct session *s, struct session_subject *sub)
+{
+	char *tok, *save = NULL;
+	struct veil_subject *who = &sub->who;
+
+	memset(sub, 0, sizeof(*sub));
+	snprintf(sub->gbuf, sizeof(sub->gbuf), "%s", s->dev.groups);
+	for (tok = strtok_r(sub->gbuf, ",", &save); tok && who->n_groups < SESSION_MAX_GROUPS;
+	     tok = strtok_r(NULL, ",", &save))
+		sub->groups[who->n_groups++] = tok;
+	sub->posture.os = s->posture_os;
+	sub->posture.kernel = s->posture_kernel;
+	sub->posture.veil_version = s->posture_version;
+	sub->posture.facts = (const char *const *)s->facts;
+	sub->posture.n_facts = s->n_facts;
+	who->device = s->cert.device;
+	who->owner = s->cert.owner;
+	who->role = veil_role_name(s->cert.role);
+	who->groups = sub->groups;
+	who->posture = &sub->posture;
+}
+
 void session_send_policy(struct session *s)
 {
 	Veil__Message m;
 	Veil__PolicyUpdate pu = VEIL__POLICY_UPDATE__INIT;
-	struct veil_posture posture = { 0 };
-	struct veil_subject who = { 0 };
-	const char *groups[MAX_GROUPS];
-	char gbuf[VEIL_GROUPS_MAX], *tok, *save = NULL;
+	struct session_subject sub;
 	char *view = NULL;
 
 	if (s->dead || s->state != S_OPEN || !s->hello ||
 	    s->policy_sent == s->srv->policy_version)
 		return;
 	if (s->srv->policy) {
-		snprintf(gbuf, sizeof(gbuf), "%s", s->dev.groups);
-		for (tok = strtok_r(gbuf, ",", &save); tok && who.n_groups < MAX_GROUPS;
-		     tok = strtok_r(NULL, ",", &save))
-			groups[who.n_groups++] = tok;
-		posture.os = s->posture_os;
-		posture.kernel = s->posture_kernel;
-		posture.veil_version = s->posture_version;
-		posture.facts = (const char *const *)s->facts;
-		posture.n_facts = s->n_facts;
-		who.device = s->cert.device;
-		who.owner = s->cert.owner;
-		who.role = veil_role_name(s->cert.role);
-		who.groups = groups;
-		who.posture = &posture;
-		view = veil_policy_node_view(s->srv->policy, &who);
+		session_subject(s, &sub);
+		view = veil_policy_node_view(s->srv->policy, &sub.who);
 		if (!view) {
 			session_log(s, "cannot build the node's policy view: out of memory");
 			return;

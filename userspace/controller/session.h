@@ -93,6 +93,19 @@ struct session {
 	bool write_blocked_on_read;
 };
 
+/*
+ * Who a session's device is, for the policy: its certificate, the groups
+ * it was enrolled with and the posture from its Hello.
+ */
+#define SESSION_MAX_GROUPS	32
+
+struct session_subject {
+	struct veil_subject who;
+	struct veil_posture posture;
+	const char *groups[SESSION_MAX_GROUPS];
+	char gbuf[VEIL_GROUPS_MAX];
+};
+
 /* session.c */
 void session_accept(struct server *srv, int fd, const struct sockaddr *sa, socklen_t len);
 void session_free(struct session *s);
@@ -104,6 +117,8 @@ bool session_send(struct session *s, const Veil__Message *m);
 void session_refuse(struct session *s, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void session_send_policy(struct session *s);
+/* Fill @sub from @s; @sub->who points into @sub and @s, and lives as long. */
+void session_subject(const struct session *s, struct session_subject *sub);
 /* Re-check the device against the store: close it when revoked. */
 bool session_recheck(struct session *s);
 /* Certificate verification callback of the server's SSL_CTX. */
