@@ -252,6 +252,22 @@ static void audit_resolve(struct server *srv, struct breq *e)
 	server_audit(srv, VEIL_AUDIT_RESOLVE, e->device, e->owner, e->name, e->d.allowed, reason);
 }
 
+/* @d's granted ports as PortRanges in @pv, each pointed to by @pp; their number. */
+static size_t port_ranges(const struct veil_decision *d, Veil__PortRange *pv,
+			  Veil__PortRange **pp)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_ports && i < VEIL_POLICY_MAX_PORTS; i++) {
+		veil__port_range__init(&pv[i]);
+		pv[i].proto = d->ports[i].proto;
+		pv[i].first = d->ports[i].first;
+		pv[i].last = d->ports[i].last;
+		pp[i] = &pv[i];
+	}
+	return i;
+}
+
 /* Send @e's ResolveReply (when its session still listens) and free it. */
 static void release(struct breq *e)
 {
@@ -291,15 +307,8 @@ static void release(struct breq *e)
 		}
 		ti.candidates = cp;
 		ti.n_candidates = e->n_cands;
-		for (i = 0; i < e->d.n_ports && i < VEIL_POLICY_MAX_PORTS; i++) {
-			veil__port_range__init(&pv[i]);
-			pv[i].proto = e->d.ports[i].proto;
-			pv[i].first = e->d.ports[i].first;
-			pv[i].last = e->d.ports[i].last;
-			pp[i] = &pv[i];
-		}
 		ti.ports = pp;
-		ti.n_ports = i;
+		ti.n_ports = port_ranges(&e->d, pv, pp);
 	} else {
 		r.reason = e->reason;
 	}
@@ -438,7 +447,6 @@ static bool send_connect(struct session *s, struct session *sv, const Veil__Reso
 	Veil__ConnectRequest cr = VEIL__CONNECT_REQUEST__INIT;
 	Veil__PortRange pv[VEIL_POLICY_MAX_PORTS], *pp[VEIL_POLICY_MAX_PORTS];
 	char *pem = cert_pem(s);
-	size_t i;
 	bool ok;
 
 	if (!pem)
@@ -453,15 +461,8 @@ static bool send_connect(struct session *s, struct session *sv, const Veil__Reso
 	cr.candidates = req->candidates;
 	cr.n_candidates = req->n_candidates;
 	cr.client_public_key = req->public_key;
-	for (i = 0; i < e->d.n_ports && i < VEIL_POLICY_MAX_PORTS; i++) {
-		veil__port_range__init(&pv[i]);
-		pv[i].proto = e->d.ports[i].proto;
-		pv[i].first = e->d.ports[i].first;
-		pv[i].last = e->d.ports[i].last;
-		pp[i] = &pv[i];
-	}
 	cr.ports = pp;
-	cr.n_ports = i;
+	cr.n_ports = port_ranges(&e->d, pv, pp);
 	cr.app = e->d.app;
 	ok = session_send(sv, &m);
 	free(pem);
