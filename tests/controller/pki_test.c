@@ -138,8 +138,8 @@ static void test_init(void)
 	      "init creates the CA and the server certificate");
 	CHECK(mode_of("ca.key") == 0600 && mode_of("server.key") == 0600,
 	      "key files are 0600 even with umask 0");
-	CHECK(mode_of("ca.crt") == 0644 && mode_of("server.crt") == 0644,
-	      "certificate files are 0644");
+	CHECK(mode_of("ca.crt") == 0600 && mode_of("server.crt") == 0600,
+	      "certificate files are 0600 too");
 	snprintf(p, sizeof(p), "%s/ca.key", dir);
 	stat(p, &before);
 	CHECK(veil_pki_init(dir, "other", "x", err) == -EEXIST && strstr(err, "already"),
