@@ -59,7 +59,7 @@ module:
 
 userspace: $(PROGS)
 
-$(B)/%.o: %.c $(wildcard userspace/*/*.h) include/uapi/linux/veil.h $(GEN_H)
+$(B)/%.o: %.c $(wildcard userspace/*/*.h) include/uapi/linux/veil.h $(GEN_H) tests/unit/ktap.h
 	@mkdir -p $(dir $@)
 	@pkg-config --exists $(PKGS) || { echo "Missing $(PKGS) development files:" \
 		"run scripts/deps as root." >&2; exit 1; }
@@ -92,11 +92,11 @@ selftests: $(TEST_PROGS)
 # for userspace.
 unit: $(UNIT_PROGS)
 
-$(B)/tests/unit/replay_test: tests/unit/replay_test.c kmod/replay.c kmod/replay.h
+$(B)/tests/unit/replay_test: tests/unit/replay_test.c kmod/replay.c kmod/replay.h tests/unit/ktap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ikmod -Itests/unit -o $@ tests/unit/replay_test.c kmod/replay.c
 
-$(B)/tests/unit/dnswire_test: tests/unit/dnswire_test.c kmod/dnswire.c kmod/dnswire.h
+$(B)/tests/unit/dnswire_test: tests/unit/dnswire_test.c kmod/dnswire.c kmod/dnswire.h tests/unit/ktap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ikmod -Itests/unit -o $@ tests/unit/dnswire_test.c kmod/dnswire.c
 
