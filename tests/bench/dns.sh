@@ -16,10 +16,11 @@
 # Each case is measured twice: at a fixed rate of half what the unloaded
 # resolver sustains (average latency, where a per-packet cost shows) and
 # flat out (queries per second). Three rounds, each running every case
-# (the module is unloaded and loaded again in each); each case reports its
-# median run. Prints one line "VEIL-BENCH-JSON {...}".
+# (the module is unloaded and loaded again in each; VEIL_BENCH_ROUNDS);
+# each case reports its median run. Prints one line "VEIL-BENCH-JSON {...}".
 set -eu
 secs=${VEIL_BENCH_SECONDS:-5}
+rounds=${VEIL_BENCH_ROUNDS:-3}
 names=1000
 tmp=$(mktemp -d /tmp/veil-bench-dns.XXXXXX)
 nsC=vbc-$$
@@ -125,13 +126,13 @@ for i in $(seq 1 $names); do
 done >"$tmp/cache.batch"
 
 # The hook's cost: dnsperf on vCPU 0, unbound on vCPU 1, every case in
-# every round, three rounds.
+# every round.
 pin=0
 rate=
 perf "$nsC" "$tmp/plain.txt" >"$tmp/probe"	# warm unbound's cache and find the rate
 rate=$(awk '{ printf "%d", $1 / 4 }' "$tmp/probe")
 echo "# fixed rate: $rate queries/s (a quarter of $(cut -d' ' -f1 "$tmp/probe"))"
-for r in 1 2 3; do
+for r in $(seq 1 "$rounds"); do
 	modprobe -r veil 2>/dev/null || true
 	measure unloaded "$nsC" "$tmp/plain.txt"
 	load
@@ -145,7 +146,7 @@ done
 # from the kernel's cache, each with the whole machine (the kernel answers
 # in the querier's context, unbound in its own).
 pin=
-for r in 1 2 3; do
+for r in $(seq 1 "$rounds"); do
 	measure secure_unbound "$nsC" "$tmp/secure.txt"
 	measure secure_kernel "$nsZ" "$tmp/secure.txt"
 done
