@@ -431,6 +431,9 @@ static unsigned int veil_dns_response(struct net *net, struct sk_buff *skb, unsi
 	if (skb_linearize(skb))
 		return NF_DROP;
 	pkt = skb->data + off;
+	/* The usual answer, records for the name asked: no chain to follow. */
+	if (veil_dns_direct_answer(pkt, len))
+		return NF_ACCEPT;
 
 	local_bh_disable();
 	s = this_cpu_ptr(veil_dns_scratch);

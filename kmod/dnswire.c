@@ -734,6 +734,26 @@ static int walk_chain(const u8 *pkt, size_t len, size_t answers, struct veil_dns
 	return VEIL_DNS_OK;
 }
 
+bool veil_dns_direct_answer(const u8 *pkt, size_t len)
+{
+	size_t pos = VEIL_DNS_HDR_LEN;
+	u16 type;
+
+	if (len < VEIL_DNS_HDR_LEN || get16(pkt + 4) != 1 || !get16(pkt + 6))
+		return false;
+	while (pos < len && pkt[pos]) {
+		if (pkt[pos] & 0xc0)
+			return false;	/* compressed or extended: leave it to the walk */
+		pos += pkt[pos] + 1;
+	}
+	pos += 1 + 4;			/* the root label, QTYPE, QCLASS */
+	if (pos + 4 > len || pkt[pos] != 0xc0 || pkt[pos + 1] != VEIL_DNS_HDR_LEN)
+		return false;
+	type = get16(pkt + pos + 2);
+	return type != VEIL_DNS_TYPE_CNAME && type != VEIL_DNS_TYPE_DNAME &&
+	       type != VEIL_DNS_TYPE_RRSIG && type != VEIL_DNS_TYPE_NSEC;
+}
+
 int veil_dns_walk_response(const u8 *pkt, size_t len, struct veil_dns_response *r)
 {
 	struct veil_dns_name name;

@@ -50,7 +50,10 @@ typedef uint32_t u32;
 #define VEIL_DNS_TYPE_CNAME	5
 #define VEIL_DNS_TYPE_SOA	6
 #define VEIL_DNS_TYPE_AAAA	28
+#define VEIL_DNS_TYPE_DNAME	39
 #define VEIL_DNS_TYPE_OPT	41
+#define VEIL_DNS_TYPE_RRSIG	46
+#define VEIL_DNS_TYPE_NSEC	47
 #define VEIL_DNS_CLASS_IN	1
 
 /* Header flags (second 16-bit word). */
@@ -320,6 +323,20 @@ int veil_dns_parse_query(const u8 *pkt, size_t len, struct veil_dns_query *q);
  */
 int veil_dns_build_answer(const u8 *pkt, const struct veil_dns_query *q,
 			  const struct veil_dns_answer *a, u8 *out, size_t size);
+
+/**
+ * veil_dns_direct_answer() - does a response answer its question directly?
+ * @pkt: the message
+ * @len: its length
+ *
+ * A cheap look before veil_dns_walk_response(): true when the message has
+ * one question with an uncompressed name and its first answer record is
+ * owned by the question name (a pointer to offset 12) with a type other
+ * than CNAME, DNAME, RRSIG or NSEC. A name that has other data has no
+ * CNAME (RFC 1034 3.6.2, RFC 2181 10.1), so such a response has no chain
+ * to follow. False means only "walk it to know"; nothing is validated.
+ */
+bool veil_dns_direct_answer(const u8 *pkt, size_t len);
 
 /**
  * veil_dns_walk_response() - find the CNAME chain of a DNS response

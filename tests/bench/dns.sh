@@ -98,10 +98,14 @@ perf()
 	sleep 1		# let the resolver drain before the next run
 }
 
-# median RUN...: the run with the median queries per second ("QPS LAT")
+# median FIELD RUN...: the run ("QPS LAT") with the median FIELD (1: queries
+# per second, for flat-out runs; 2: latency, for fixed-rate runs, whose
+# queries per second are all the rate)
 median()
 {
-	printf '%s\n' "$@" | sort -n -k1,1 | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'
+	local k=$1
+	shift
+	printf '%s\n' "$@" | sort -g -k"$k","$k" | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'
 }
 
 # measure CASE NS FILE: one fixed-rate and one flat-out run, appended to
@@ -162,9 +166,9 @@ case_json()
 {
 	local flat fixed
 	mapfile -t runs <"$tmp/$1.qps"
-	flat=$(median "${runs[@]}")
+	flat=$(median 1 "${runs[@]}")
 	mapfile -t runs <"$tmp/$1.lat"
-	fixed=$(median "${runs[@]}")
+	fixed=$(median 2 "${runs[@]}")
 	set -- "$1" $flat $fixed
 	printf '"%s":{"qps":%s,"latency_ms":%s,"fixed_rate_latency_ms":%s}' "$1" "$2" "$3" "$5"
 }

@@ -101,12 +101,16 @@ static void fuzz_response(const u8 *pkt, size_t len, u8 knob)
 	struct veil_dns_response r, r2;
 	struct veil_dns_name name, zone;
 	unsigned int links, i;
+	bool direct;
 	int n, st;
 
+	direct = veil_dns_direct_answer(pkt, len);
 	st = veil_dns_walk_response(pkt, len, &r);
 	if (st != VEIL_DNS_OK)
 		return;
 	ASSERT(r.len == len && r.chain_len <= VEIL_DNS_CHAIN_MAX);
+	/* A direct answer's first record belongs to the question name. */
+	ASSERT(!direct || r.ancount);
 	for (i = 0; i < r.chain_len; i++)
 		ASSERT(veil_dns_name_unpack(pkt, len, r.chain[i].target, &name) > 0);
 	ASSERT(veil_dns_name_unpack(pkt, len, r.final, &name) > 0);

@@ -738,6 +738,27 @@ static void test_chains(void)
 	m32(&m, 0);
 	CHECK(veil_dns_walk_response(m.b, m.n, &r) == VEIL_DNS_OK && r.final_a && !r.chain_len,
 	      "owners match the question whatever their case");
+	CHECK(!veil_dns_direct_answer(m.b, m.n),
+	      "an answer owned by an uncompressed name is left to the walk");
+
+	mhdr(&m, 1, VEIL_DNS_F_QR, 1, 1, 0, 0);
+	mname(&m, "www.example");
+	m16(&m, 1);
+	m16(&m, 1);
+	mptr(&m, 12);
+	mrr(&m, VEIL_DNS_TYPE_A, 5, 4);
+	m32(&m, 0);
+	CHECK(veil_dns_direct_answer(m.b, m.n) &&
+	      veil_dns_walk_response(m.b, m.n, &r) == VEIL_DNS_OK && !r.chain_len,
+	      "an A record for the question is a direct answer, with no chain");
+	CHECK(!veil_dns_direct_answer(m.b, m.n - 13),
+	      "a direct answer needs the first record's type in the message");
+	m.b[7] = 0;
+	CHECK(!veil_dns_direct_answer(m.b, m.n), "no answer records: not a direct answer");
+	mchain(&m, 1, false);
+	CHECK(!veil_dns_direct_answer(m.b, m.n), "a CNAME first is never a direct answer");
+	m.b[12] = 0xc0;
+	CHECK(!veil_dns_direct_answer(m.b, m.n), "nor is a question with a pointer");
 }
 
 static void test_rewrite(void)
@@ -885,7 +906,7 @@ static void test_zones(void)
 
 int main(void)
 {
-	ktap_plan(123);
+	ktap_plan(129);
 	test_dig_queries();
 	test_query_names();
 	test_query_refused();
