@@ -28,10 +28,18 @@ MODULE_PARM_DESC(dns_cache_size,
 #define VEIL_DNS_GC_INTERVAL	(30 * HZ)
 #define VEIL_DNS_MAX_LABELS	127
 
+/**
+ * struct veil_zone - one secure zone
+ * @node: in dn->zones, hashed by veil_wire_hash() of @wire (RCU)
+ * @rcu: for freeing after a grace period
+ * @wire: the apex in wire form, lowercase: what packets are matched against
+ * @len: length of @name
+ * @name: the apex, lowercase presentation form
+ */
 struct veil_zone {
 	struct hlist_node node;
 	struct rcu_head rcu;
-	u8 labels;
+	struct veil_dns_name wire;
 	u8 len;
 	char name[];
 };
@@ -155,65 +163,111 @@ static int veil_dns_name_norm(const char *s, char *out, const char **why)
 	return labels;
 }
 
-static struct veil_zone *veil_zone_find(struct veil_dns_net *dn, const char *name, size_t len)
+/*
+ * A name veil_dns_name_norm() accepted, or one the hook wrote as text, in
+ * wire form: @n <= VEIL_DNS_TEXT_NAME_MAX bytes fill at most 255.
+ */
+static void veil_dns_text_wire(const char *s, size_t n, struct veil_dns_name *w)
+{
+	size_t i, start = 0, pos = 0;
+
+	w->labels = 0;
+	for (i = 0; i <= n; i++) {
+		if (i < n && s[i] != '.')
+			continue;
+		w->off[w->labels++] = pos;
+		w->wire[pos++] = i - start;
+		memcpy(w->wire + pos, s + start, i - start);
+		pos += i - start;
+		start = i + 1;
+	}
+	w->wire[pos++] = 0;
+	w->len = pos;
+}
+
+static u8 veil_fold(u8 c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/*
+ * FNV-1a of a wire-form name with ASCII letters folded (RFC 4343), so a
+ * name read from a packet in any letter case hashes as its zone does.
+ * Length bytes (at most 63) are never letters.
+ */
+static u32 veil_wire_hash(const u8 *wire, unsigned int len)
+{
+	u32 h = 2166136261u;
+
+	while (len--)
+		h = (h ^ veil_fold(*wire++)) * 16777619u;
+	return h;
+}
+
+/* The zone whose apex is @wire (@len bytes, @labels labels, any case). */
+static struct veil_zone *veil_zone_find(struct veil_dns_net *dn, const u8 *wire,
+					unsigned int len, unsigned int labels)
 {
 	struct veil_zone *z;
+	unsigned int i;
 
-	hash_for_each_possible_rcu(dn->zones, z, node, veil_name_hash(name, len)) {
-		if (z->len == len && !memcmp(z->name, name, len))
+	hash_for_each_possible_rcu(dn->zones, z, node, veil_wire_hash(wire, len)) {
+		if (z->wire.len != len || z->wire.labels != labels)
+			continue;
+		for (i = 0; i < len && z->wire.wire[i] == veil_fold(wire[i]); i++)
+			;
+		if (i == len)
 			return z;
 	}
 	return NULL;
 }
 
 /*
- * The zone @name (lowercase) is in, longest first, or NULL. Caller holds
- * RCU or dn->lock.
+ * The zone a wire-form name is in, the longest match, or NULL: @wire holds
+ * @len bytes (root included) in any letter case, @off the offset of each
+ * of its @labels labels. Nothing is copied: the name may be the question
+ * of a packet, read in place. Caller holds RCU or dn->lock.
  */
-static struct veil_zone *veil_dns_net_zone(struct veil_dns_net *dn, const char *name, size_t len)
+static struct veil_zone *veil_dns_net_zone(struct veil_dns_net *dn, const u8 *wire,
+					   const u8 *off, unsigned int labels, unsigned int len)
 {
 	struct veil_zone *z;
-	unsigned int labels = 1, i;
-	size_t pos = 0;
+	unsigned int i;
 
 	if (!READ_ONCE(dn->nzones))
 		return NULL;
-	for (i = 0; i < len; i++)
-		labels += name[i] == '.';
 	/* Each suffix that starts at a label, longest first. */
-	for (;;) {
-		if (labels <= VEIL_DNS_MAX_LABELS && test_bit(labels, dn->zone_labels)) {
-			z = veil_zone_find(dn, name + pos, len - pos);
-			if (z)
-				return z;
-		}
-		while (pos < len && name[pos] != '.')
-			pos++;
-		if (pos++ >= len)
+	for (i = 0; i < labels; i++) {
+		if (labels - i > VEIL_DNS_MAX_LABELS || !test_bit(labels - i, dn->zone_labels))
+			continue;
+		if (off[i] >= len)
 			return NULL;
-		labels--;
+		z = veil_zone_find(dn, wire + off[i], len - off[i], labels - i);
+		if (z)
+			return z;
 	}
+	return NULL;
 }
 
-static bool veil_dns_net_in_zone(struct veil_dns_net *dn, const char *name, size_t len)
+bool veil_dns_wire_in_zone(struct net *net, const u8 *wire, const u8 *off, unsigned int labels,
+			   unsigned int len)
 {
-	return veil_dns_net_zone(dn, name, len);
+	return veil_dns_net_zone(veil_dns_net(net), wire, off, labels, len);
 }
 
-bool veil_dns_in_zone(struct net *net, const char *name, size_t len)
+/* Under RCU: the zone @name is in, its apex copied to @zone. */
+bool veil_dns_find_zone(struct net *net, const struct veil_dns_name *name,
+			struct veil_dns_name *zone)
 {
-	return veil_dns_net_in_zone(veil_dns_net(net), name, len);
-}
+	struct veil_zone *z = veil_dns_net_zone(veil_dns_net(net), name->wire, name->off,
+						name->labels, name->len);
 
-/* Under RCU: the zone @name is in, its apex copied to @apex. */
-bool veil_dns_find_zone(struct net *net, const char *name, size_t len, char *apex,
-			size_t size)
-{
-	struct veil_zone *z = veil_dns_net_zone(veil_dns_net(net), name, len);
-
-	if (!z || z->len >= size)
+	if (!z)
 		return false;
-	memcpy(apex, z->name, z->len + 1);
+	zone->len = z->wire.len;
+	zone->labels = z->wire.labels;
+	memcpy(zone->off, z->wire.off, z->wire.labels);
+	memcpy(zone->wire, z->wire.wire, z->wire.len);
 	return true;
 }
 
@@ -390,7 +444,7 @@ static void veil_zone_update_labels(struct veil_dns_net *dn)
 
 	bitmap_zero(labels, VEIL_DNS_MAX_LABELS + 1);
 	hash_for_each(dn->zones, bkt, z, node)
-		__set_bit(z->labels, labels);
+		__set_bit(z->wire.labels, labels);
 	/* A stale bit costs one lookup; a missing one is set before use. */
 	bitmap_copy(dn->zone_labels, labels, VEIL_DNS_MAX_LABELS + 1);
 }
@@ -407,8 +461,14 @@ int veil_nl_zone_add_doit(struct sk_buff *skb, struct genl_info *info)
 	if (labels < 0)
 		return labels;
 	len = strlen(name);
+	z = kzalloc(struct_size(z, name, len + 1), GFP_KERNEL);
+	if (!z)
+		return -ENOMEM;
+	veil_dns_text_wire(name, len, &z->wire);
+	z->len = len;
+	memcpy(z->name, name, len + 1);
 	mutex_lock(&dn->lock);
-	if (veil_zone_find(dn, name, len)) {
+	if (veil_zone_find(dn, z->wire.wire, z->wire.len, z->wire.labels)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "this zone exists already");
 		err = -EEXIST;
 		goto out;
@@ -426,19 +486,13 @@ int veil_nl_zone_add_doit(struct sk_buff *skb, struct genl_info *info)
 		}
 		dn->hooked = true;
 	}
-	z = kzalloc(struct_size(z, name, len + 1), GFP_KERNEL);
-	if (!z) {
-		err = -ENOMEM;
-		goto out;
-	}
-	z->labels = labels;
-	z->len = len;
-	memcpy(z->name, name, len + 1);
 	__set_bit(labels, dn->zone_labels);
-	hash_add_rcu(dn->zones, &z->node, veil_name_hash(name, len));
+	hash_add_rcu(dn->zones, &z->node, veil_wire_hash(z->wire.wire, z->wire.len));
 	WRITE_ONCE(dn->nzones, dn->nzones + 1);
+	z = NULL;
 out:
 	mutex_unlock(&dn->lock);
+	kfree(z);
 	return err;
 }
 
@@ -446,6 +500,7 @@ int veil_nl_zone_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct veil_dns_net *dn = veil_dns_net(genl_info_net(info));
 	char name[VEIL_DNS_TEXT_NAME_MAX + 1];
+	struct veil_dns_name wire;
 	struct veil_zone *z;
 	int labels, err = 0;
 	size_t len;
@@ -455,7 +510,8 @@ int veil_nl_zone_del_doit(struct sk_buff *skb, struct genl_info *info)
 		return labels;
 	len = strlen(name);
 	mutex_lock(&dn->lock);
-	z = veil_zone_find(dn, name, len);
+	veil_dns_text_wire(name, len, &wire);
+	z = veil_zone_find(dn, wire.wire, wire.len, wire.labels);
 	if (!z) {
 		NL_SET_ERR_MSG_MOD(info->extack, "no such zone");
 		err = -ENOENT;
@@ -561,7 +617,9 @@ int veil_dns_cache_put(struct net *net, const char *name, size_t len,
 {
 	struct veil_dns_net *dn = veil_dns_net(net);
 	struct veil_dns_entry *e, *old;
+	struct veil_dns_name wire;
 
+	veil_dns_text_wire(name, len, &wire);
 	e = kzalloc(struct_size(e, name, len + 1), GFP_KERNEL);
 	if (!e)
 		return -ENOMEM;
@@ -570,7 +628,7 @@ int veil_dns_cache_put(struct net *net, const char *name, size_t len,
 	e->len = len;
 	memcpy(e->name, name, len);
 	mutex_lock(&dn->lock);
-	if (!veil_dns_net_in_zone(dn, name, len)) {
+	if (!veil_dns_net_zone(dn, wire.wire, wire.off, wire.labels, wire.len)) {
 		mutex_unlock(&dn->lock);
 		kfree(e);
 		NL_SET_ERR_MSG_MOD(extack,

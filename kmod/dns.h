@@ -6,6 +6,8 @@
 #include <linux/types.h>
 #include <uapi/linux/veil.h>
 
+#include "dnswire.h"
+
 struct net;
 struct sk_buff;
 struct genl_info;
@@ -67,12 +69,14 @@ int veil_dns_hooks_register(struct net *net);
 void veil_dns_hooks_unregister(struct net *net);
 
 /*
- * Lookups for the DNS hook, under RCU. @name is lowercase presentation
- * form of @len bytes.
+ * Lookups for the DNS hook, under RCU. Zones take names in wire form, in
+ * any letter case (see struct veil_dns_name); the cache takes lowercase
+ * presentation form of @len bytes.
  */
-bool veil_dns_in_zone(struct net *net, const char *name, size_t len);
-bool veil_dns_find_zone(struct net *net, const char *name, size_t len, char *apex,
-			size_t size);
+bool veil_dns_wire_in_zone(struct net *net, const u8 *wire, const u8 *off, unsigned int labels,
+			   unsigned int len);
+bool veil_dns_find_zone(struct net *net, const struct veil_dns_name *name,
+			struct veil_dns_name *zone);
 bool veil_dns_cache_get(struct net *net, const char *name, size_t len,
 			struct veil_dns_cached *ans);
 

@@ -39,7 +39,6 @@ struct veil_dns_scratch {
 	struct veil_dns_name zone;
 	struct veil_dns_cached ans;
 	char text[VEIL_DNS_TEXT_MAX];
-	char apex[VEIL_DNS_TEXT_NAME_MAX + 1];
 	u8 addrs[VEIL_DNS_MAX_ADDRS * 16];
 	struct veil_dns_response r;
 	struct veil_dns_name target;
@@ -225,11 +224,12 @@ static void veil_dns_answer(struct net *net, struct veil_dns_scratch *s, const u
 static unsigned int veil_dns_query(struct net *net, struct sk_buff *skb, unsigned int off,
 				   struct veil_dns_flow *f)
 {
+	unsigned int verdict = NF_ACCEPT, len = skb->len - off, labels, name_len;
+	u8 label_off[VEIL_DNS_LABELS_MAX];
 	struct veil_dns_scratch *s;
-	unsigned int verdict = NF_ACCEPT, len = skb->len - off;
-	bool in_zone, hit;
 	const u8 *pkt;
 	int ret, tlen;
+	bool hit;
 
 	if (len < VEIL_DNS_HDR_LEN || len > 65535)
 		return NF_ACCEPT;
@@ -237,17 +237,23 @@ static unsigned int veil_dns_query(struct net *net, struct sk_buff *skb, unsigne
 	if (skb_linearize(skb))
 		return NF_DROP;	/* no memory: better no answer than a leak */
 	pkt = skb->data + off;
+	/*
+	 * The common case, a name outside every zone, costs one walk of the
+	 * question name where it lies and a hash per zone depth.
+	 */
+	if (veil_dns_question_labels(pkt, len, label_off, &labels, &name_len) != VEIL_DNS_OK ||
+	    !veil_dns_wire_in_zone(net, pkt + VEIL_DNS_HDR_LEN, label_off, labels, name_len))
+		return NF_ACCEPT;
 
 	local_bh_disable();
 	s = this_cpu_ptr(veil_dns_scratch);
 	ret = veil_dns_parse_query(pkt, len, &s->q);
 	if (ret != VEIL_DNS_OK && (ret != VEIL_DNS_PASS || !s->q.name.len))
 		goto out;	/* not a question veil could own */
+	if (!veil_dns_find_zone(net, &s->q.name, &s->zone))
+		goto out;
 	tlen = veil_dns_name_to_text(&s->q.name, s->text, sizeof(s->text));
 	if (tlen <= 0)
-		goto out;
-	in_zone = veil_dns_find_zone(net, s->text, tlen, s->apex, sizeof(s->apex));
-	if (!in_zone)
 		goto out;
 	/*
 	 * A secure name never leaves: answered here, held for the daemon's
@@ -255,8 +261,7 @@ static unsigned int veil_dns_query(struct net *net, struct sk_buff *skb, unsigne
 	 * succeeds as for any query.
 	 */
 	verdict = NF_STOLEN;
-	if (ret == VEIL_DNS_OK &&
-	    !veil_dns_zone_from_text(s->apex, strlen(s->apex), &s->zone, NULL)) {
+	if (ret == VEIL_DNS_OK) {
 		hit = veil_dns_cache_get(net, s->text, tlen, &s->ans);
 		if (!hit && veil_dns_pend(net, skb, off, f, s->text, tlen, s->q.qtype))
 			goto out;	/* the pending table owns the query now */
@@ -287,7 +292,7 @@ static int veil_dns_rewrite(struct veil_dns_scratch *s, const u8 *pkt, unsigned 
 
 /*
  * Walk a response: true when it is a NOERROR answer whose CNAME chain ends
- * in a secure zone; @s->text holds that name and @s->apex its zone. A chain
+ * in a secure zone; @s->text holds that name and @s->zone its zone. A chain
  * longer than VEIL_DNS_CHAIN_MAX links, or a loop, has no end to judge: it
  * passes, as does anything malformed.
  */
@@ -297,11 +302,11 @@ static bool veil_dns_secure_alias(struct net *net, struct veil_dns_scratch *s, c
 	if (veil_dns_walk_response(pkt, len, &s->r) != VEIL_DNS_OK || !s->r.chain_len ||
 	    s->r.chain_more || (s->r.flags & VEIL_DNS_F_RCODE) != VEIL_DNS_RCODE_NOERROR)
 		return false;
-	if (veil_dns_name_unpack(pkt, len, s->r.final, &s->target) < 0)
+	if (veil_dns_name_unpack(pkt, len, s->r.final, &s->target) < 0 ||
+	    !veil_dns_find_zone(net, &s->target, &s->zone))
 		return false;
 	*tlen = veil_dns_name_to_text(&s->target, s->text, sizeof(s->text));
-	return *tlen > 0 && veil_dns_find_zone(net, s->text, *tlen, s->apex, sizeof(s->apex)) &&
-	       !veil_dns_zone_from_text(s->apex, strlen(s->apex), &s->zone, NULL);
+	return *tlen > 0;
 }
 
 /* Deliver a rewritten response of @len bytes in @s->out. */
@@ -350,8 +355,7 @@ void veil_dns_reply(struct net *net, struct sk_buff *skb, unsigned int off,
 		goto out;
 	if (!servfail) {
 		rcu_read_lock();
-		if (veil_dns_find_zone(net, s->text, tlen, s->apex, sizeof(s->apex)) &&
-		    !veil_dns_zone_from_text(s->apex, strlen(s->apex), &s->zone, NULL))
+		if (veil_dns_find_zone(net, &s->q.name, &s->zone))
 			hit = veil_dns_cache_get(net, s->text, tlen, &s->ans);
 		rcu_read_unlock();
 	}

@@ -299,6 +299,26 @@ struct veil_dns_response {
 int veil_dns_parse_query(const u8 *pkt, size_t len, struct veil_dns_query *q);
 
 /**
+ * veil_dns_question_labels() - find a query's question name where it lies
+ * @pkt: the UDP payload
+ * @len: its length
+ * @off: VEIL_DNS_LABELS_MAX entries: the offset of each label's length
+ *	byte from the start of the name (at VEIL_DNS_HDR_LEN), leftmost first
+ * @labels: the number of labels, the root excluded
+ * @name_len: the name's length, root byte included
+ *
+ * The cheap first look of the query hook: nothing is copied or folded, and
+ * the rest of the message is not read. It reads the name exactly when
+ * veil_dns_parse_query() would fill @q->name, with the same labels.
+ *
+ * Return: VEIL_DNS_OK with the outputs set; VEIL_DNS_PASS or
+ * VEIL_DNS_MALFORMED, as veil_dns_parse_query() returns for a message
+ * whose question it cannot read.
+ */
+int veil_dns_question_labels(const u8 *pkt, size_t len, u8 *off, unsigned int *labels,
+			     unsigned int *name_len);
+
+/**
  * veil_dns_build_answer() - build the response to a parsed query
  * @pkt: the query, as given to veil_dns_parse_query()
  * @q: its parse

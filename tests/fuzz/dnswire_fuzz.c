@@ -35,6 +35,19 @@ static u8 copy[OUT_MAX];
 static const u8 addrs[16 * 40];
 static const struct veil_dns_soa soa = { 1, 3600, 600, 86400, 30, 30 };
 
+/* The hook's first look finds the name the full parse reads, or none. */
+static void question_agrees(const u8 *pkt, size_t len, const struct veil_dns_query *q)
+{
+	u8 off[VEIL_DNS_LABELS_MAX];
+	unsigned int labels, name_len;
+	int st = veil_dns_question_labels(pkt, len, off, &labels, &name_len);
+
+	ASSERT((st == VEIL_DNS_OK) == (q->name.len != 0));
+	if (st == VEIL_DNS_OK)
+		ASSERT(labels == q->name.labels && name_len == q->name.len &&
+		       !memcmp(off, q->name.off, labels));
+}
+
 static void fuzz_query(const u8 *pkt, size_t len, u8 knob)
 {
 	static const u16 rcodes[] = { 0, 3, 2, 1, 5, 16 };
@@ -46,6 +59,7 @@ static void fuzz_query(const u8 *pkt, size_t len, u8 knob)
 	int n, st;
 
 	st = veil_dns_parse_query(pkt, len, &q);
+	question_agrees(pkt, len, &q);
 	if (st != VEIL_DNS_OK)
 		return;
 	ASSERT(q.len == len && q.question_len >= q.name.len + 4);

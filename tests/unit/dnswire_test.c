@@ -293,6 +293,78 @@ static void test_query_refused(void)
 	CHECK(query_of(&m, &q) == VEIL_DNS_OK && q.qclass == 3, "class CH is reported");
 }
 
+/*
+ * The query hook's first look (veil_dns_question_labels) finds the same
+ * labels the full parse reads, exactly when the full parse reads them.
+ */
+static bool labels_agree(const u8 *pkt, size_t len, int want)
+{
+	u8 off[VEIL_DNS_LABELS_MAX];
+	unsigned int labels = 0, name_len = 0;
+	struct veil_dns_query q;
+	int st;
+
+	st = veil_dns_question_labels(pkt, len, off, &labels, &name_len);
+	veil_dns_parse_query(pkt, len, &q);
+	if (st != want || (st == VEIL_DNS_OK) != (q.name.len != 0))
+		return false;
+	return st != VEIL_DNS_OK || (labels == q.name.labels && name_len == q.name.len &&
+				     !memcmp(off, q.name.off, labels));
+}
+
+static void test_question_labels(void)
+{
+	u8 off[VEIL_DNS_LABELS_MAX];
+	unsigned int labels, name_len;
+	char name[300];
+	struct msg m;
+	size_t i;
+
+	CHECK(veil_dns_question_labels(dig_cookie, sizeof(dig_cookie), off, &labels,
+				       &name_len) == VEIL_DNS_OK && labels == 3 && name_len == 17 &&
+	      off[0] == 0 && off[1] == 4 && off[2] == 12 && dig_cookie[12 + 1] == 'W',
+	      "first look: labels found in place, letter case untouched");
+	CHECK(labels_agree(dig_noedns, sizeof(dig_noedns), VEIL_DNS_OK) &&
+	      labels_agree(dig_dnssec, sizeof(dig_dnssec), VEIL_DNS_OK),
+	      "first look agrees with the full parse on dig's queries");
+	CHECK(labels_agree(dig_root, sizeof(dig_root), VEIL_DNS_OK),
+	      "first look: the root has no labels");
+	for (i = 0; i < 127; i++) {
+		name[2 * i] = 'x';
+		name[2 * i + 1] = '.';
+	}
+	name[253] = 0;
+	mquery(&m, name, VEIL_DNS_TYPE_A);
+	CHECK(labels_agree(m.b, m.n, VEIL_DNS_OK), "first look: 127 labels");
+
+	mquery(&m, "www.corp.scom", VEIL_DNS_TYPE_A);
+	CHECK(labels_agree(m.b, m.n - 1, VEIL_DNS_MALFORMED) &&
+	      labels_agree(m.b, 20, VEIL_DNS_MALFORMED) && labels_agree(m.b, 11, VEIL_DNS_MALFORMED),
+	      "first look: a cut question or header is not read");
+	m.b[m.n++] = 0;
+	CHECK(labels_agree(m.b, m.n, VEIL_DNS_OK),
+	      "first look: bytes after the question do not hide the name");
+	mquery(&m, "www.corp.scom", VEIL_DNS_TYPE_A);
+	m.b[7] = 1;
+	CHECK(labels_agree(m.b, m.n, VEIL_DNS_OK), "first look: ANCOUNT 1 still shows the name");
+	m.b[7] = 0;
+	m.b[2] |= VEIL_DNS_F_QR >> 8;
+	CHECK(labels_agree(m.b, m.n, VEIL_DNS_PASS), "first look: a response is passed");
+	m.b[2] = (4 << 11) >> 8;
+	CHECK(labels_agree(m.b, m.n, VEIL_DNS_PASS), "first look: opcode NOTIFY is passed");
+	m.b[2] = 1;
+	m.b[5] = 2;
+	CHECK(labels_agree(m.b, m.n, VEIL_DNS_MALFORMED), "first look: QDCOUNT 2 is not read");
+
+	mhdr(&m, 1, 0, 1, 0, 0, 0);
+	mlabels(&m, "www");
+	mptr(&m, 12);
+	m16(&m, 1);
+	m16(&m, 1);
+	CHECK(labels_agree(m.b, m.n, VEIL_DNS_MALFORMED),
+	      "first look: a compression pointer in the question is not followed");
+}
+
 static void test_query_edns(void)
 {
 	struct veil_dns_query q;
@@ -906,10 +978,11 @@ static void test_zones(void)
 
 int main(void)
 {
-	ktap_plan(129);
+	ktap_plan(140);
 	test_dig_queries();
 	test_query_names();
 	test_query_refused();
+	test_question_labels();
 	test_query_edns();
 	test_answers();
 	test_walk();
