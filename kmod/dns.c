@@ -191,17 +191,39 @@ static u8 veil_fold(u8 c)
 }
 
 /*
- * FNV-1a of a wire-form name with ASCII letters folded (RFC 4343), so a
- * name read from a packet in any letter case hashes as its zone does.
- * Length bytes (at most 63) are never letters.
+ * Eight bytes of a name with A-Z folded to a-z (RFC 4343), all at once:
+ * a byte gets 0x20 when it is at least 'A' and not above 'Z'. No byte
+ * carries into the next: each sum stays below 0x100.
+ */
+static u64 veil_fold8(u64 w)
+{
+	const u64 ones = 0x0101010101010101ULL;
+	u64 low = w & (0x7f * ones);
+	u64 ge_a = low + (0x80 - 'A') * ones;
+	u64 gt_z = low + (0x80 - 'Z' - 1) * ones;
+
+	return w | (((ge_a ^ gt_z) & ~w & (0x80 * ones)) >> 2);
+}
+
+/*
+ * Hash of a wire-form name with its letters folded, so a name read from a
+ * packet in any letter case hashes as its zone does; a word at a time,
+ * since every query leaving a namespace with zones pays for it.
  */
 static u32 veil_wire_hash(const u8 *wire, unsigned int len)
 {
-	u32 h = 2166136261u;
+	u64 h = len, w;
 
-	while (len--)
-		h = (h ^ veil_fold(*wire++)) * 16777619u;
-	return h;
+	for (; len >= 8; wire += 8, len -= 8) {
+		memcpy(&w, wire, 8);
+		h = (h ^ veil_fold8(w)) * 0x9e3779b97f4a7c15ULL;
+	}
+	if (len) {
+		w = 0;
+		memcpy(&w, wire, len);
+		h = (h ^ veil_fold8(w)) * 0x9e3779b97f4a7c15ULL;
+	}
+	return h ^ (h >> 32);
 }
 
 /* The zone whose apex is @wire (@len bytes, @labels labels, any case). */

@@ -367,27 +367,32 @@ static bool opt_options_ok(const u8 *p, size_t n)
 int veil_dns_question_labels(const u8 *pkt, size_t len, u8 *off, unsigned int *labels,
 			     unsigned int *name_len)
 {
-	struct name_cursor c;
-	const u8 *label = NULL;
-	unsigned int n = 0;
-	u16 flags;
-	int l;
+	unsigned int n = 0, total = 0;
+	size_t pos = VEIL_DNS_HDR_LEN;
+	u8 b;
 
 	if (len < VEIL_DNS_HDR_LEN || len > 0xffff)
 		return VEIL_DNS_MALFORMED;
-	flags = get16(pkt + 2);
-	if ((flags & VEIL_DNS_F_QR) || (flags & VEIL_DNS_F_OPCODE) || !get16(pkt + 4))
+	if ((pkt[2] & ((VEIL_DNS_F_QR | VEIL_DNS_F_OPCODE) >> 8)) || !get16(pkt + 4))
 		return VEIL_DNS_PASS;
 	if (get16(pkt + 4) > 1)
 		return VEIL_DNS_MALFORMED;
-	cursor_init(&c, pkt, len, VEIL_DNS_HDR_LEN, false);
-	while ((l = cursor_next(&c, &label)) > 0)
-		off[n++] = c.total - 1 - l;
+	/*
+	 * name_read() without compression, kept to the bone: this runs for
+	 * every query that leaves the machine.
+	 */
+	while ((b = pos < len ? pkt[pos] : 0xff)) {
+		if ((b & 0xc0) || pos + 1 + b > len || total + 1 + b + 1 > VEIL_DNS_NAME_MAX)
+			return VEIL_DNS_MALFORMED;
+		off[n++] = total;
+		total += 1 + b;
+		pos += 1 + b;
+	}
 	/* As veil_dns_parse_query(): a name with no room for QTYPE and QCLASS is not read. */
-	if (l < 0 || c.end + 4 > len)
+	if (pos + 1 + 4 > len)
 		return VEIL_DNS_MALFORMED;
 	*labels = n;
-	*name_len = c.total + 1;
+	*name_len = total + 1;
 	return VEIL_DNS_OK;
 }
 
