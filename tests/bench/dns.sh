@@ -1,26 +1,40 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# DNS benchmark, inside the VM (tests/bench/run-vm dns): dnsperf in a
-# client namespace against unbound in another, joined by veth. For the
-# hook's cost unbound runs on one vCPU and dnsperf on the other, so the
-# hook's work (done in the client's context) and the resolver's do not
-# steal from each other.
+# DNS benchmark, inside the VM (tests/bench/run-vm dns): dnsperf in client
+# namespaces against unbound in another, joined by veth.
 #
-#   unloaded      ordinary names, veil.ko not loaded
-#   no_zones      the same, veil.ko loaded, client namespace without zones
-#   zones_1000    the same from a namespace with 1001 secure zones: every
-#                 query and response goes through the hooks
+# The hook's cost on ordinary names. Under software emulation two runs of
+# the same case, one after the other, differ by up to a factor of two, far
+# more than the few percent being measured. So every run is a pair run at
+# the same time on the same vCPU (unbound has the other): a reference
+# stream from a namespace that never has zones and the measured stream
+# from one that may. Both see the same machine at the same moment; the
+# scheduler gives them the same CPU time, so the measured stream's share
+# of the queries is its cost per query against the reference's. Cases:
+#
+#   unloaded      veil.ko not loaded (the pair's own asymmetry)
+#   no_zones      veil.ko loaded, no zone anywhere (no hook is registered)
+#   nft_empty     veil.ko loaded, no zone; instead an nftables table in the
+#                 measured namespace with empty base chains on the same
+#                 hooks: what any netfilter hook costs there, the floor
+#                 for veil's
+#   zones_1000    1001 secure zones in the measured namespace, none of
+#                 which holds the names: every query and response there
+#                 goes through the hooks
+#
+# Each pair runs flat out (queries per second) and at a fixed rate
+# (average latency). A case's ratio in a round is measured/reference,
+# divided by the same in that round's unloaded case; the result is the
+# median over the rounds (VEIL_BENCH_ROUNDS, default 5).
+#
 #   secure_unbound  1000 names of a zone served from unbound's memory
 #   secure_kernel   the same names answered by veil from its cache
 #
-# Each case is measured twice: at a fixed rate of half what the unloaded
-# resolver sustains (average latency, where a per-packet cost shows) and
-# flat out (queries per second). Three rounds, each running every case
-# (the module is unloaded and loaded again in each; VEIL_BENCH_ROUNDS);
-# each case reports its median run. Prints one line "VEIL-BENCH-JSON {...}".
+# These two run alone, one after the other (their difference is large).
+# Prints one line "VEIL-BENCH-JSON {...}".
 set -eu
 secs=${VEIL_BENCH_SECONDS:-5}
-rounds=${VEIL_BENCH_ROUNDS:-3}
+rounds=${VEIL_BENCH_ROUNDS:-5}
 names=1000
 tmp=$(mktemp -d /tmp/veil-bench-dns.XXXXXX)
 nsC=vbc-$$
@@ -85,40 +99,42 @@ for i in $(seq 1 $names); do echo "n$i.example.org A"; done >"$tmp/plain.txt"
 for i in $(seq 1 $names); do echo "s$i.corp.example A"; done >"$tmp/secure.txt"
 
 # perf NS FILE [QPS]: "QPS LATENCY_MS" of a dnsperf run against unbound,
-# flat out or limited to QPS queries per second. $pin: the CPU for dnsperf,
-# or empty to let it use both.
+# flat out or limited to QPS queries per second, on vCPU $pin (empty: any).
 perf()
 {
-	local server=10.53.0.53
+	local server=10.53.0.53 out=$tmp/out.$1
 	[ "$1" = "$nsZ" ] && server=10.54.0.53
 	ip netns exec "$1" ${pin:+taskset -c $pin} dnsperf -s "$server" -d "$2" -l "$secs" -T 1 \
-		-c 4 -q 64 ${3:+-Q "$3"} >"$tmp/out" 2>&1
+		-c 4 -q 64 ${3:+-Q "$3"} >"$out" 2>&1
 	awk '/Queries per second:/ { q = $4 } /Average Latency \(s\):/ { l = $4 * 1000 }
-	     END { printf "%s %s\n", q, l }' "$tmp/out"
+	     END { if (q == "" || l == "") exit 1; printf "%s %s\n", q, l }' "$out"
+}
+
+# pair CASE [QPS]: the reference ($nsC) and measured ($nsZ) streams at
+# once, appended to $tmp/CASE.flat (or .fixed with QPS) as
+# "REF_QPS REF_LAT QPS LAT"
+pair()
+{
+	local f=$tmp/$1.flat
+
+	if [ -n "${2:-}" ]; then
+		f=$tmp/$1.fixed
+	fi
+	perf "$nsC" "$tmp/plain.txt" "${2:-}" >"$tmp/ref" &
+	perf "$nsZ" "$tmp/plain.txt" "${2:-}" >"$tmp/mes"
+	wait $! || { echo "bench-dns: the reference dnsperf failed" >&2; exit 1; }
+	echo "$(cat "$tmp/ref") $(cat "$tmp/mes")" >>"$f"
 	sleep 1		# let the resolver drain before the next run
 }
 
-# median FIELD RUN...: the run ("QPS LAT") with the median FIELD (1: queries
-# per second, for flat-out runs; 2: latency, for fixed-rate runs, whose
-# queries per second are all the rate)
-median()
+measure()	# CASE: a flat-out and a fixed-rate pair
 {
-	local k=$1
-	shift
-	printf '%s\n' "$@" | sort -g -k"$k","$k" | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'
+	pair "$1"
+	pair "$1" "$rate"
 }
 
-# measure CASE NS FILE: one fixed-rate and one flat-out run, appended to
-# $tmp/CASE.lat and $tmp/CASE.qps
-measure()
+load_zones()	# 1001 zones and 1000 cached names in $nsZ
 {
-	perf "$2" "$3" "$rate" >>"$tmp/$1.lat"
-	perf "$2" "$3" >>"$tmp/$1.qps"
-}
-
-load()	# veil.ko with 1001 zones and 1000 cached names in $nsZ
-{
-	modprobe veil
 	veil -n "$nsZ" -batch "$tmp/zones.batch"
 	veil -n "$nsZ" -batch "$tmp/cache.batch"
 }
@@ -129,59 +145,106 @@ for i in $(seq 1 $names); do
 	echo "cache add s$i.corp.example 100.64.$((i / 250)).$((i % 250 + 1)) ttl 3600"
 done >"$tmp/cache.batch"
 
-# The hook's cost: dnsperf on vCPU 0, unbound on vCPU 1, every case in
-# every round.
+# The hook's cost: both dnsperf streams on vCPU 0, unbound on vCPU 1.
 pin=0
-rate=
 perf "$nsC" "$tmp/plain.txt" >"$tmp/probe"	# warm unbound's cache and find the rate
-rate=$(awk '{ printf "%d", $1 / 4 }' "$tmp/probe")
-echo "# fixed rate: $rate queries/s (a quarter of $(cut -d' ' -f1 "$tmp/probe"))"
+perf "$nsZ" "$tmp/plain.txt" >/dev/null
+# Each stream of a fixed-rate pair: an eighth of what one stream alone does.
+rate=$(awk '{ printf "%d", $1 / 8 }' "$tmp/probe")
+echo "# fixed rate: $rate queries/s per stream (one stream alone: $(cut -d' ' -f1 "$tmp/probe"))"
 for r in $(seq 1 "$rounds"); do
 	modprobe -r veil 2>/dev/null || true
-	measure unloaded "$nsC" "$tmp/plain.txt"
-	load
+	measure unloaded
+	modprobe veil
+	measure no_zones
+	ip netns exec "$nsZ" nft -f - <<-NFT
+	table inet veilbench {
+		chain out { type filter hook output priority raw - 1; }
+		chain in { type filter hook input priority filter + 1; }
+	}
+	NFT
+	measure nft_empty
+	ip netns exec "$nsZ" nft delete table inet veilbench
+	load_zones
 	[ "$r" = 1 ] && echo "# $(veil -n "$nsZ" zone show | wc -l) zones," \
-		"$(veil -n "$nsZ" cache show | wc -l) cached names in the hooked namespace"
-	measure no_zones "$nsC" "$tmp/plain.txt"
-	measure zones_1000 "$nsZ" "$tmp/plain.txt"
+		"$(veil -n "$nsZ" cache show | wc -l) cached names in the measured namespace"
+	measure zones_1000
 done
 
 # Secure names: unbound answering from its memory against veil answering
-# from the kernel's cache, each with the whole machine (the kernel answers
-# in the querier's context, unbound in its own).
+# from the kernel's cache, each alone with the whole machine (the kernel
+# answers in the querier's context, unbound in its own).
 pin=
 for r in $(seq 1 "$rounds"); do
-	measure secure_unbound "$nsC" "$tmp/secure.txt"
-	measure secure_kernel "$nsZ" "$tmp/secure.txt"
+	perf "$nsC" "$tmp/secure.txt" >>"$tmp/secure_unbound.flat"
+	sleep 1
+	perf "$nsZ" "$tmp/secure.txt" >>"$tmp/secure_kernel.flat"
+	sleep 1
+	perf "$nsC" "$tmp/secure.txt" "$rate" >>"$tmp/secure_unbound.fixed"
+	sleep 1
+	perf "$nsZ" "$tmp/secure.txt" "$rate" >>"$tmp/secure_kernel.fixed"
+	sleep 1
 done
 modprobe -r veil
 
-for c in unloaded no_zones zones_1000 secure_unbound secure_kernel; do
-	echo "# $c: flat out $(paste -sd'/' "$tmp/$c.qps" | tr ' ' ':'); at $rate/s $(paste -sd'/' "$tmp/$c.lat" | tr ' ' ':')"
+for c in unloaded no_zones nft_empty zones_1000; do
+	echo "# $c (reference:measured qps/ms per round): flat out" \
+		"$(awk '{ printf "%s%.0f/%.2f:%.0f/%.2f", (NR > 1 ? " " : ""), $1, $2, $3, $4 }' "$tmp/$c.flat");" \
+		"at $rate/s $(awk '{ printf "%s%.0f/%.3f:%.0f/%.3f", (NR > 1 ? " " : ""), $1, $2, $3, $4 }' "$tmp/$c.fixed")"
+done
+for c in secure_unbound secure_kernel; do
+	echo "# $c (qps/ms per round): flat out $(awk '{ printf "%s%.0f/%.2f", (NR > 1 ? " " : ""), $1, $2 }' "$tmp/$c.flat");" \
+		"at $rate/s $(awk '{ printf "%s%.0f/%.3f", (NR > 1 ? " " : ""), $1, $2 }' "$tmp/$c.fixed")"
 done
 
-# case_json CASE: its median flat-out queries per second and latency, and
-# the median latency at the fixed rate
-case_json()
+# runs CASE KIND: the runs of a case as a JSON array of arrays of numbers
+runs()
 {
-	local flat fixed
-	mapfile -t runs <"$tmp/$1.qps"
-	flat=$(median 1 "${runs[@]}")
-	mapfile -t runs <"$tmp/$1.lat"
-	fixed=$(median 2 "${runs[@]}")
-	set -- "$1" $flat $fixed
-	printf '"%s":{"qps":%s,"latency_ms":%s,"fixed_rate_latency_ms":%s}' "$1" "$2" "$3" "$5"
+	jq -cRs 'split("\n") | map(select(length > 0) | split(" ") | map(tonumber))' "$tmp/$1.$2"
 }
 
-results="{$(case_json unloaded),$(case_json no_zones),$(case_json zones_1000),$(case_json secure_unbound),$(case_json secure_kernel)}"
-# Ratios to the unloaded resolver: queries per second flat out, and latency
-# at the fixed rate as unloaded/case (so 1.0 is "no cost", lower is worse).
-printf 'VEIL-BENCH-JSON %s\n' "$(jq -cn --argjson r "$results" --arg k "$(uname -r)" \
-	--argjson secs "$secs" --argjson names "$names" --argjson rate "$rate" '
-	{kernel: $k, seconds: $secs, names: $names, fixed_rate_qps: $rate, results: $r,
+data=$(jq -cn --argjson u "$(runs unloaded flat)" --argjson uf "$(runs unloaded fixed)" \
+	--argjson n "$(runs no_zones flat)" --argjson nf "$(runs no_zones fixed)" \
+	--argjson e "$(runs nft_empty flat)" --argjson ef "$(runs nft_empty fixed)" \
+	--argjson z "$(runs zones_1000 flat)" --argjson zf "$(runs zones_1000 fixed)" \
+	--argjson su "$(runs secure_unbound flat)" --argjson suf "$(runs secure_unbound fixed)" \
+	--argjson sk "$(runs secure_kernel flat)" --argjson skf "$(runs secure_kernel fixed)" \
+	'{unloaded: {flat: $u, fixed: $uf}, no_zones: {flat: $n, fixed: $nf},
+	  nft_empty: {flat: $e, fixed: $ef}, zones_1000: {flat: $z, fixed: $zf}, secure_unbound: {flat: $su, fixed: $suf},
+	  secure_kernel: {flat: $sk, fixed: $skf}}')
+printf 'VEIL-BENCH-JSON %s\n' "$(jq -cn --argjson d "$data" --arg k "$(uname -r)" \
+	--argjson secs "$secs" --argjson names "$names" --argjson rate "$rate" \
+	--argjson rounds "$rounds" '
+	def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
+	# a paired case: per round, measured/reference queries per second
+	# (flat out) and reference/measured latency (fixed rate), over the
+	# unloaded round
+	def paired($c):
+	  [range(0; $rounds) as $i |
+	   {qps: (($d[$c].flat[$i][2] / $d[$c].flat[$i][0]) /
+		  ($d.unloaded.flat[$i][2] / $d.unloaded.flat[$i][0])),
+	    latency: (($d[$c].fixed[$i][1] / $d[$c].fixed[$i][3]) /
+		      ($d.unloaded.fixed[$i][1] / $d.unloaded.fixed[$i][3]))}];
+	def case($c): {qps: ([$d[$c].flat[][2]] | median),
+		       fixed_rate_latency_ms: ([$d[$c].fixed[][3]] | median),
+		       reference_qps: ([$d[$c].flat[][0]] | median),
+		       reference_fixed_rate_latency_ms: ([$d[$c].fixed[][1]] | median)};
+	def alone($c): {qps: ([$d[$c].flat[][0]] | median),
+			fixed_rate_latency_ms: ([$d[$c].fixed[][1]] | median)};
+	{kernel: $k, seconds: $secs, names: $names, rounds: $rounds, fixed_rate_qps: $rate,
+	 method: "paired: measured and reference dnsperf streams at once on one vCPU",
+	 results: {unloaded: case("unloaded"), no_zones: case("no_zones"),
+		   nft_empty: case("nft_empty"), zones_1000: case("zones_1000"), secure_unbound: alone("secure_unbound"),
+		   secure_kernel: alone("secure_kernel")},
+	 rounds_ratio: {no_zones: paired("no_zones"), nft_empty: paired("nft_empty"),
+			zones_1000: paired("zones_1000")},
 	 ratio: {
-	   no_zones: {qps: ($r.no_zones.qps / $r.unloaded.qps),
-		      latency: ($r.unloaded.fixed_rate_latency_ms / $r.no_zones.fixed_rate_latency_ms)},
-	   zones_1000: {qps: ($r.zones_1000.qps / $r.unloaded.qps),
-			latency: ($r.unloaded.fixed_rate_latency_ms / $r.zones_1000.fixed_rate_latency_ms)},
-	   kernel_over_unbound: ($r.secure_kernel.qps / $r.secure_unbound.qps)}}')"
+	   no_zones: {qps: ([paired("no_zones")[].qps] | median),
+		      latency: ([paired("no_zones")[].latency] | median)},
+	   nft_empty: {qps: ([paired("nft_empty")[].qps] | median),
+			latency: ([paired("nft_empty")[].latency] | median)},
+	   zones_1000: {qps: ([paired("zones_1000")[].qps] | median),
+			latency: ([paired("zones_1000")[].latency] | median)},
+	   kernel_over_unbound: (([$d.secure_kernel.flat[][0]] | median) /
+				 ([$d.secure_unbound.flat[][0]] | median))},
+	 runs: $d}')"
