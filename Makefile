@@ -153,6 +153,10 @@ unit: $(B)/tests/veil-ctl-client
 $(B)/tests/veil-ctl-client: $(B)/tests/controller/veil_ctl_client.o $(B)/libveilctl.a $(B)/libveil.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The query path's cost in the DNS benchmark (tests/bench/dns.sh).
+$(B)/tests/dns_send: $(B)/tests/bench/dns_send.o
+	$(CC) $(CFLAGS) -o $@ $^
+
 # Load generator of the controller's benchmark (tests/bench/controller.sh).
 $(B)/tests/ctl_load: $(B)/tests/bench/ctl_load.o $(B)/libveilctl.a $(B)/libveil.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)

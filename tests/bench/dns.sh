@@ -31,6 +31,11 @@
 #   secure_kernel   the same names answered by veil from its cache
 #
 # These two run alone, one after the other (their difference is large).
+#
+#   send_ns         nanoseconds per send() of one query into a dummy device
+#                   (build/tests/dns_send, no resolver): the sending path
+#                   alone, unloaded, with the empty nftables chains, and
+#                   with the 1001 zones
 # Prints one line "VEIL-BENCH-JSON {...}".
 set -eu
 secs=${VEIL_BENCH_SECONDS:-5}
@@ -40,12 +45,15 @@ tmp=$(mktemp -d /tmp/veil-bench-dns.XXXXXX)
 nsC=vbc-$$
 nsZ=vbz-$$
 nsR=vbr-$$
+nsS=vbs-$$
+top=$(cd "$(dirname "$0")/../.." && pwd)
 cleanup()
 {
 	[ -f "$tmp/unbound.pid" ] && kill "$(cat "$tmp/unbound.pid")" 2>/dev/null
 	ip netns del "$nsC" 2>/dev/null
 	ip netns del "$nsZ" 2>/dev/null
 	ip netns del "$nsR" 2>/dev/null
+	ip netns del "$nsS" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -185,7 +193,36 @@ for r in $(seq 1 "$rounds"); do
 	perf "$nsZ" "$tmp/secure.txt" "$rate" >>"$tmp/secure_kernel.fixed"
 	sleep 1
 done
+
+# The sending path alone: queries into a dummy device, nothing answers.
+ip netns add "$nsS"
+ip -n "$nsS" link add d0 type dummy
+ip -n "$nsS" addr add 10.55.0.1/24 dev d0
+ip -n "$nsS" link set d0 up
+send()	# CASE: nanoseconds per send, appended to $tmp/CASE.send
+{
+	ip netns exec "$nsS" taskset -c 0 "$top/build/tests/dns_send" 10.55.0.2 100000 \
+		>>"$tmp/$1.send"
+}
+send unloaded >/dev/null && : >"$tmp/unloaded.send"	# warm up
+for r in $(seq 1 "$rounds"); do
+	modprobe -r veil 2>/dev/null || true
+	send unloaded
+	modprobe veil
+	ip netns exec "$nsS" nft -f - <<-NFT
+	table inet veilbench {
+		chain out { type filter hook output priority raw - 1; }
+		chain in { type filter hook input priority filter + 1; }
+	}
+	NFT
+	send nft_empty
+	ip netns exec "$nsS" nft delete table inet veilbench
+	veil -n "$nsS" -batch "$tmp/zones.batch"
+	send zones_1000
+done
 modprobe -r veil
+echo "# ns per send: unloaded $(paste -sd' ' "$tmp/unloaded.send"); empty nftables chains" \
+	"$(paste -sd' ' "$tmp/nft_empty.send"); 1001 zones $(paste -sd' ' "$tmp/zones_1000.send")"
 
 for c in unloaded no_zones nft_empty zones_1000; do
 	echo "# $c (reference:measured qps/ms per round): flat out" \
@@ -209,9 +246,12 @@ data=$(jq -cn --argjson u "$(runs unloaded flat)" --argjson uf "$(runs unloaded 
 	--argjson z "$(runs zones_1000 flat)" --argjson zf "$(runs zones_1000 fixed)" \
 	--argjson su "$(runs secure_unbound flat)" --argjson suf "$(runs secure_unbound fixed)" \
 	--argjson sk "$(runs secure_kernel flat)" --argjson skf "$(runs secure_kernel fixed)" \
+	--argjson su0 "$(runs unloaded send)" --argjson se "$(runs nft_empty send)" \
+	--argjson sz "$(runs zones_1000 send)" \
 	'{unloaded: {flat: $u, fixed: $uf}, no_zones: {flat: $n, fixed: $nf},
 	  nft_empty: {flat: $e, fixed: $ef}, zones_1000: {flat: $z, fixed: $zf}, secure_unbound: {flat: $su, fixed: $suf},
-	  secure_kernel: {flat: $sk, fixed: $skf}}')
+	  secure_kernel: {flat: $sk, fixed: $skf},
+	  send: {unloaded: [$su0[][0]], nft_empty: [$se[][0]], zones_1000: [$sz[][0]]}}')
 printf 'VEIL-BENCH-JSON %s\n' "$(jq -cn --argjson d "$data" --arg k "$(uname -r)" \
 	--argjson secs "$secs" --argjson names "$names" --argjson rate "$rate" \
 	--argjson rounds "$rounds" '
@@ -235,7 +275,10 @@ printf 'VEIL-BENCH-JSON %s\n' "$(jq -cn --argjson d "$data" --arg k "$(uname -r)
 	 method: "paired: measured and reference dnsperf streams at once on one vCPU",
 	 results: {unloaded: case("unloaded"), no_zones: case("no_zones"),
 		   nft_empty: case("nft_empty"), zones_1000: case("zones_1000"), secure_unbound: alone("secure_unbound"),
-		   secure_kernel: alone("secure_kernel")},
+		   secure_kernel: alone("secure_kernel"),
+		   send_ns: {unloaded: ($d.send.unloaded | median),
+			     nft_empty: ($d.send.nft_empty | median),
+			     zones_1000: ($d.send.zones_1000 | median)}},
 	 rounds_ratio: {no_zones: paired("no_zones"), nft_empty: paired("nft_empty"),
 			zones_1000: paired("zones_1000")},
 	 ratio: {
@@ -245,6 +288,11 @@ printf 'VEIL-BENCH-JSON %s\n' "$(jq -cn --argjson d "$data" --arg k "$(uname -r)
 			latency: ([paired("nft_empty")[].latency] | median)},
 	   zones_1000: {qps: ([paired("zones_1000")[].qps] | median),
 			latency: ([paired("zones_1000")[].latency] | median)},
+	   send_extra_ns: {
+	     nft_empty: ([range(0; $rounds) as $i | $d.send.nft_empty[$i] - $d.send.unloaded[$i]]
+			 | median),
+	     zones_1000: ([range(0; $rounds) as $i | $d.send.zones_1000[$i] - $d.send.unloaded[$i]]
+			  | median)},
 	   kernel_over_unbound: (([$d.secure_kernel.flat[][0]] | median) /
 				 ([$d.secure_unbound.flat[][0]] | median))},
 	 runs: $d}')"
