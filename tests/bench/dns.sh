@@ -34,8 +34,8 @@
 #
 #   send_ns         nanoseconds per send() of one query into a dummy device
 #                   (build/tests/dns_send, no resolver): the sending path
-#                   alone, unloaded, with the empty nftables chains, and
-#                   with the 1001 zones
+#                   alone, in each case of hook_round (unloaded, no zone,
+#                   empty nftables chains, 1001 zones)
 # Prints one line "VEIL-BENCH-JSON {...}".
 set -eu
 secs=${VEIL_BENCH_SECONDS:-5}
@@ -141,10 +141,25 @@ measure()	# CASE: a flat-out and a fixed-rate pair
 	pair "$1" "$rate"
 }
 
-load_zones()	# 1001 zones and 1000 cached names in $nsZ
+# hook_round NS RUN: one round of the hook cases in NS, each measured by
+# "RUN CASE": veil.ko unloaded, loaded with no zone, empty nftables chains
+# on the same hooks instead, then 1001 zones (left in place)
+hook_round()
 {
-	veil -n "$nsZ" -batch "$tmp/zones.batch"
-	veil -n "$nsZ" -batch "$tmp/cache.batch"
+	modprobe -r veil 2>/dev/null || true
+	$2 unloaded
+	modprobe veil
+	$2 no_zones
+	ip netns exec "$1" nft -f - <<-NFT
+	table inet veilbench {
+		chain out { type filter hook output priority raw - 1; }
+		chain in { type filter hook input priority filter + 1; }
+	}
+	NFT
+	$2 nft_empty
+	ip netns exec "$1" nft delete table inet veilbench
+	veil -n "$1" -batch "$tmp/zones.batch"
+	$2 zones_1000
 }
 
 for i in $(seq 1 $names); do echo "zone add z$i.example"; done >"$tmp/zones.batch"
@@ -161,23 +176,11 @@ perf "$nsZ" "$tmp/plain.txt" >/dev/null
 rate=$(awk '{ printf "%d", $1 / 8 }' "$tmp/probe")
 echo "# fixed rate: $rate queries/s per stream (one stream alone: $(cut -d' ' -f1 "$tmp/probe"))"
 for r in $(seq 1 "$rounds"); do
-	modprobe -r veil 2>/dev/null || true
-	measure unloaded
-	modprobe veil
-	measure no_zones
-	ip netns exec "$nsZ" nft -f - <<-NFT
-	table inet veilbench {
-		chain out { type filter hook output priority raw - 1; }
-		chain in { type filter hook input priority filter + 1; }
-	}
-	NFT
-	measure nft_empty
-	ip netns exec "$nsZ" nft delete table inet veilbench
-	load_zones
-	[ "$r" = 1 ] && echo "# $(veil -n "$nsZ" zone show | wc -l) zones," \
-		"$(veil -n "$nsZ" cache show | wc -l) cached names in the measured namespace"
-	measure zones_1000
+	hook_round "$nsZ" measure
 done
+veil -n "$nsZ" -batch "$tmp/cache.batch"
+echo "# $(veil -n "$nsZ" zone show | wc -l) zones," \
+	"$(veil -n "$nsZ" cache show | wc -l) cached names in the measured namespace"
 
 # Secure names: unbound answering from its memory against veil answering
 # from the kernel's cache, each alone with the whole machine (the kernel
@@ -206,22 +209,11 @@ send()	# CASE: nanoseconds per send, appended to $tmp/CASE.send
 }
 send unloaded >/dev/null && : >"$tmp/unloaded.send"	# warm up
 for r in $(seq 1 "$rounds"); do
-	modprobe -r veil 2>/dev/null || true
-	send unloaded
-	modprobe veil
-	ip netns exec "$nsS" nft -f - <<-NFT
-	table inet veilbench {
-		chain out { type filter hook output priority raw - 1; }
-		chain in { type filter hook input priority filter + 1; }
-	}
-	NFT
-	send nft_empty
-	ip netns exec "$nsS" nft delete table inet veilbench
-	veil -n "$nsS" -batch "$tmp/zones.batch"
-	send zones_1000
+	hook_round "$nsS" send
 done
 modprobe -r veil
-echo "# ns per send: unloaded $(paste -sd' ' "$tmp/unloaded.send"); empty nftables chains" \
+echo "# ns per send: unloaded $(paste -sd' ' "$tmp/unloaded.send"); no zones" \
+	"$(paste -sd' ' "$tmp/no_zones.send"); empty nftables chains" \
 	"$(paste -sd' ' "$tmp/nft_empty.send"); 1001 zones $(paste -sd' ' "$tmp/zones_1000.send")"
 
 for c in unloaded no_zones nft_empty zones_1000; do
@@ -246,12 +238,12 @@ data=$(jq -cn --argjson u "$(runs unloaded flat)" --argjson uf "$(runs unloaded 
 	--argjson z "$(runs zones_1000 flat)" --argjson zf "$(runs zones_1000 fixed)" \
 	--argjson su "$(runs secure_unbound flat)" --argjson suf "$(runs secure_unbound fixed)" \
 	--argjson sk "$(runs secure_kernel flat)" --argjson skf "$(runs secure_kernel fixed)" \
-	--argjson su0 "$(runs unloaded send)" --argjson se "$(runs nft_empty send)" \
+	--argjson su0 "$(runs unloaded send)" --argjson sn "$(runs no_zones send)" --argjson se "$(runs nft_empty send)" \
 	--argjson sz "$(runs zones_1000 send)" \
 	'{unloaded: {flat: $u, fixed: $uf}, no_zones: {flat: $n, fixed: $nf},
 	  nft_empty: {flat: $e, fixed: $ef}, zones_1000: {flat: $z, fixed: $zf}, secure_unbound: {flat: $su, fixed: $suf},
 	  secure_kernel: {flat: $sk, fixed: $skf},
-	  send: {unloaded: [$su0[][0]], nft_empty: [$se[][0]], zones_1000: [$sz[][0]]}}')
+	  send: {unloaded: [$su0[][0]], no_zones: [$sn[][0]], nft_empty: [$se[][0]], zones_1000: [$sz[][0]]}}')
 printf 'VEIL-BENCH-JSON %s\n' "$(jq -cn --argjson d "$data" --arg k "$(uname -r)" \
 	--argjson secs "$secs" --argjson names "$names" --argjson rate "$rate" \
 	--argjson rounds "$rounds" '
@@ -277,6 +269,7 @@ printf 'VEIL-BENCH-JSON %s\n' "$(jq -cn --argjson d "$data" --arg k "$(uname -r)
 		   nft_empty: case("nft_empty"), zones_1000: case("zones_1000"), secure_unbound: alone("secure_unbound"),
 		   secure_kernel: alone("secure_kernel"),
 		   send_ns: {unloaded: ($d.send.unloaded | median),
+			     no_zones: ($d.send.no_zones | median),
 			     nft_empty: ($d.send.nft_empty | median),
 			     zones_1000: ($d.send.zones_1000 | median)}},
 	 rounds_ratio: {no_zones: paired("no_zones"), nft_empty: paired("nft_empty"),
