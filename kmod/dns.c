@@ -78,6 +78,7 @@ struct veil_dns_entry {
  * @gc: drops expired answers
  * @net: the namespace
  * @hooked: the DNS hooks are registered (while there are zones)
+ * @hook_ops: the hooks, given this struct: no lookup on the way in
  */
 struct veil_dns_net {
 	struct mutex lock;
@@ -90,6 +91,7 @@ struct veil_dns_net {
 	struct delayed_work gc;
 	struct net *net;
 	bool hooked;
+	struct nf_hook_ops hook_ops[VEIL_DNS_HOOKS];
 };
 
 static unsigned int veil_dns_net_id __read_mostly;
@@ -210,7 +212,7 @@ static u64 veil_fold8(u64 w)
  * packet in any letter case hashes as its zone does; a word at a time,
  * since every query leaving a namespace with zones pays for it.
  */
-static u32 veil_wire_hash(const u8 *wire, unsigned int len)
+static __always_inline u32 veil_wire_hash(const u8 *wire, unsigned int len)
 {
 	u64 h = len, w;
 
@@ -219,15 +221,17 @@ static u32 veil_wire_hash(const u8 *wire, unsigned int len)
 		h = (h ^ veil_fold8(w)) * 0x9e3779b97f4a7c15ULL;
 	}
 	if (len) {
-		w = 0;
-		memcpy(&w, wire, len);
+		/* The tail byte by byte: a memcpy() of a variable length is a call. */
+		for (w = 0; len; len--)
+			w = w << 8 | wire[len - 1];
 		h = (h ^ veil_fold8(w)) * 0x9e3779b97f4a7c15ULL;
 	}
 	return h ^ (h >> 32);
 }
 
 /* The zone whose apex is @wire (@len bytes, @labels labels, any case). */
-static struct veil_zone *veil_zone_find(struct veil_dns_net *dn, const u8 *wire,
+static __always_inline struct veil_zone *veil_zone_find(const struct veil_dns_net *dn,
+							const u8 *wire,
 					unsigned int len, unsigned int labels)
 {
 	struct veil_zone *z;
@@ -271,10 +275,25 @@ static struct veil_zone *veil_dns_net_zone(struct veil_dns_net *dn, const u8 *wi
 	return NULL;
 }
 
-bool veil_dns_wire_in_zone(struct net *net, const u8 *wire, const u8 *off, unsigned int labels,
-			   unsigned int len)
+bool veil_dns_question_in_zone(const struct veil_dns_net *dn, const u8 *pkt, size_t len)
 {
-	return veil_dns_net_zone(veil_dns_net(net), wire, off, labels, len);
+	unsigned int labels, name_len, i, pos;
+	const u8 *name = pkt + VEIL_DNS_HDR_LEN;
+
+	if (!READ_ONCE(dn->nzones) ||
+	    veil_dns_question_name(pkt, len, &labels, &name_len) != VEIL_DNS_OK)
+		return false;
+	/*
+	 * The name was walked and bounded above: walk it again, testing each
+	 * suffix of a length some zone has, longest first.
+	 */
+	for (i = 0, pos = 0; i < labels; i++, pos += 1 + name[pos]) {
+		if (labels - i > VEIL_DNS_MAX_LABELS || !test_bit(labels - i, dn->zone_labels))
+			continue;
+		if (veil_zone_find(dn, name + pos, name_len - pos, labels - i))
+			return true;
+	}
+	return false;
 }
 
 /* Under RCU: the zone @name is in, its apex copied to @zone. */
@@ -403,7 +422,7 @@ static __net_exit void veil_dns_net_exit(struct net *net)
 	cancel_delayed_work_sync(&dn->gc);
 	mutex_lock(&dn->lock);
 	if (dn->hooked)
-		veil_dns_hooks_unregister(net);
+		veil_dns_hooks_unregister(net, dn->hook_ops);
 	dn->hooked = false;
 	veil_cache_flush(dn, NULL, 0);
 	hash_for_each_safe(dn->zones, bkt, tmp, z, node) {
@@ -501,7 +520,7 @@ int veil_nl_zone_add_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out;
 	}
 	if (!dn->hooked) {
-		err = veil_dns_hooks_register(dn->net);
+		err = veil_dns_hooks_register(dn->net, dn->hook_ops, dn);
 		if (err) {
 			NL_SET_ERR_MSG_MOD(info->extack, "cannot register the DNS hooks");
 			goto out;
@@ -547,7 +566,7 @@ int veil_nl_zone_del_doit(struct sk_buff *skb, struct genl_info *info)
 	kfree_rcu(z, rcu);
 	if (!dn->nzones && dn->hooked) {
 		/* No zone, no cost: every query goes by untouched again. */
-		veil_dns_hooks_unregister(dn->net);
+		veil_dns_hooks_unregister(dn->net, dn->hook_ops);
 		dn->hooked = false;
 	}
 out:

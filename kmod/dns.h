@@ -3,6 +3,7 @@
 #define _VEIL_DNS_H
 
 #include <linux/in6.h>
+#include <linux/netfilter.h>
 #include <linux/types.h>
 #include <uapi/linux/veil.h>
 
@@ -10,6 +11,7 @@
 
 struct net;
 struct sk_buff;
+struct veil_dns_net;
 struct genl_info;
 struct netlink_callback;
 
@@ -62,19 +64,25 @@ int veil_nl_dns_verdict_doit(struct sk_buff *skb, struct genl_info *info);
 int veil_dns_init(void);
 void veil_dns_uninit(void);
 
-/* The hooks (dnshook.c), registered while a namespace has zones. */
+/*
+ * The hooks (dnshook.c), registered while a namespace has zones: @ops is
+ * room for VEIL_DNS_HOOKS of them, kept as long as they are registered,
+ * and each hook is given @dn, its namespace's DNS state.
+ */
+#define VEIL_DNS_HOOKS	4
 int veil_dns_hook_init(void);
 void veil_dns_hook_uninit(void);
-int veil_dns_hooks_register(struct net *net);
-void veil_dns_hooks_unregister(struct net *net);
+int veil_dns_hooks_register(struct net *net, struct nf_hook_ops *ops, struct veil_dns_net *dn);
+void veil_dns_hooks_unregister(struct net *net, struct nf_hook_ops *ops);
 
 /*
- * Lookups for the DNS hook, under RCU. Zones take names in wire form, in
- * any letter case (see struct veil_dns_name); the cache takes lowercase
- * presentation form of @len bytes.
+ * Lookups for the DNS hook, under RCU. veil_dns_question_in_zone() is its
+ * first look at a query of @len bytes: is the question inside a zone?
+ * Zones take names in wire form, in any letter case (see struct
+ * veil_dns_name); the cache takes lowercase presentation form of @len
+ * bytes.
  */
-bool veil_dns_wire_in_zone(struct net *net, const u8 *wire, const u8 *off, unsigned int labels,
-			   unsigned int len);
+bool veil_dns_question_in_zone(const struct veil_dns_net *dn, const u8 *pkt, size_t len);
 bool veil_dns_find_zone(struct net *net, const struct veil_dns_name *name,
 			struct veil_dns_name *zone);
 bool veil_dns_cache_get(struct net *net, const char *name, size_t len,

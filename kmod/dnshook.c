@@ -218,33 +218,68 @@ static void veil_dns_answer(struct net *net, struct veil_dns_scratch *s, const u
 }
 
 /*
- * One UDP query to port 53 at @skb's network header, its DNS message at
- * @off. Returns the netfilter verdict.
+ * The DNS message of a UDP packet to (@out) or from port 53, at the network
+ * header: its offset, or -1 for any other packet. With @f, the flow is
+ * filled in as seen from the local socket; the hooks' common case passes
+ * NULL and has nothing to fill.
  */
-static unsigned int veil_dns_query(struct net *net, struct sk_buff *skb, unsigned int off,
-				   struct veil_dns_flow *f)
+static __always_inline int veil_dns_udp(struct sk_buff *skb, u8 pf, bool out,
+					 struct veil_dns_flow *f)
 {
-	unsigned int verdict = NF_ACCEPT, len = skb->len - off, labels, name_len;
-	u8 label_off[VEIL_DNS_LABELS_MAX];
+	const struct udphdr *uh;
+	struct udphdr _uh;
+	int off;
+
+	if (pf == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		if (iph->protocol != IPPROTO_UDP || ip_is_fragment(iph))
+			return -1;
+		off = skb_network_offset(skb) + iph->ihl * 4;
+		if (f) {
+			f->family = AF_INET;
+			f->src.v4 = out ? iph->saddr : iph->daddr;
+			f->dst.v4 = out ? iph->daddr : iph->saddr;
+		}
+	} else {
+		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		__be16 frag_off = 0;
+		u8 proto = ip6h->nexthdr;
+
+		off = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6h), &proto,
+				       &frag_off);
+		if (off < 0 || proto != IPPROTO_UDP || frag_off)
+			return -1;
+		if (f) {
+			f->family = AF_INET6;
+			f->src.v6 = out ? ip6h->saddr : ip6h->daddr;
+			f->dst.v6 = out ? ip6h->daddr : ip6h->saddr;
+		}
+	}
+	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
+	if (!uh || (out ? uh->dest : uh->source) != htons(VEIL_DNS_PORT))
+		return -1;
+	if (f)
+		f->sport = out ? uh->source : uh->dest;
+	return off + sizeof(*uh);
+}
+
+/*
+ * A UDP query to port 53 whose question is inside a zone: @skb is linear,
+ * its DNS message at @off. Returns the netfilter verdict. Out of line:
+ * the common case in veil_dns_out() stays small.
+ */
+static noinline unsigned int veil_dns_query(struct net *net, struct sk_buff *skb, u8 pf,
+					    unsigned int off)
+{
+	unsigned int verdict = NF_ACCEPT, len = skb->len - off;
+	const u8 *pkt = skb->data + off;
 	struct veil_dns_scratch *s;
-	const u8 *pkt;
+	struct veil_dns_flow f;
 	int ret, tlen;
 	bool hit;
 
-	if (len < VEIL_DNS_HDR_LEN || len > 65535)
-		return NF_ACCEPT;
-	/* Port 53 only: the copy is rare and bounded by the message. */
-	if (skb_linearize(skb))
-		return NF_DROP;	/* no memory: better no answer than a leak */
-	pkt = skb->data + off;
-	/*
-	 * The common case, a name outside every zone, costs one walk of the
-	 * question name where it lies and a hash per zone depth.
-	 */
-	if (veil_dns_question_labels(pkt, len, label_off, &labels, &name_len) != VEIL_DNS_OK ||
-	    !veil_dns_wire_in_zone(net, pkt + VEIL_DNS_HDR_LEN, label_off, labels, name_len))
-		return NF_ACCEPT;
-
+	veil_dns_udp(skb, pf, true, &f);
 	local_bh_disable();
 	s = this_cpu_ptr(veil_dns_scratch);
 	ret = veil_dns_parse_query(pkt, len, &s->q);
@@ -263,9 +298,9 @@ static unsigned int veil_dns_query(struct net *net, struct sk_buff *skb, unsigne
 	verdict = NF_STOLEN;
 	if (ret == VEIL_DNS_OK) {
 		hit = veil_dns_cache_get(net, s->text, tlen, &s->ans);
-		if (!hit && veil_dns_pend(net, skb, off, f, s->text, tlen, s->q.qtype))
+		if (!hit && veil_dns_pend(net, skb, off, &f, s->text, tlen, s->q.qtype))
 			goto out;	/* the pending table owns the query now */
-		veil_dns_answer(net, s, pkt, f, !hit);
+		veil_dns_answer(net, s, pkt, &f, !hit);
 	}
 	consume_skb(skb);
 out:
@@ -412,9 +447,10 @@ static int veil_dns_replace(struct sk_buff *skb, unsigned int off, const u8 *msg
  * at @off. One whose CNAME chain leads into a secure zone is rewritten in
  * place from the cache, or held for a verdict.
  */
-static unsigned int veil_dns_response(struct net *net, struct sk_buff *skb, unsigned int off,
-				      const struct veil_dns_flow *f)
+static unsigned int veil_dns_response(struct net *net, struct sk_buff *skb, u8 pf,
+				      unsigned int off)
 {
+	struct veil_dns_flow f;
 	unsigned int verdict = NF_ACCEPT, len = skb->len - off;
 	struct veil_dns_scratch *s;
 	u8 _h[VEIL_DNS_HDR_LEN];
@@ -444,7 +480,8 @@ static unsigned int veil_dns_response(struct net *net, struct sk_buff *skb, unsi
 	if (!veil_dns_secure_alias(net, s, pkt, len, &tlen))
 		goto out;
 	if (!veil_dns_cache_get(net, s->text, tlen, &s->ans)) {
-		if (veil_dns_pend(net, skb, off, f, s->text, tlen, s->r.qtype)) {
+		veil_dns_udp(skb, pf, false, &f);
+		if (veil_dns_pend(net, skb, off, &f, s->text, tlen, s->r.qtype)) {
 			verdict = NF_STOLEN;
 			goto out;
 		}
@@ -461,64 +498,38 @@ out:
 }
 
 /*
- * The DNS message of a UDP packet to (@out) or from port 53, at the network
- * header: its offset, with the flow filled in as seen from the local
- * socket, or -1 for any other packet.
+ * Every UDP packet a namespace with zones sends. The common case, a query
+ * for a name outside every zone, costs one walk of the question name where
+ * it lies and a hash per zone depth, with one call.
  */
-static int veil_dns_udp(struct sk_buff *skb, u8 pf, bool out, struct veil_dns_flow *f)
-{
-	const struct udphdr *uh;
-	struct udphdr _uh;
-	int off;
-
-	if (pf == NFPROTO_IPV4) {
-		const struct iphdr *iph = ip_hdr(skb);
-
-		if (iph->protocol != IPPROTO_UDP || ip_is_fragment(iph))
-			return -1;
-		off = skb_network_offset(skb) + iph->ihl * 4;
-		f->family = AF_INET;
-		f->src.v4 = out ? iph->saddr : iph->daddr;
-		f->dst.v4 = out ? iph->daddr : iph->saddr;
-	} else {
-		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
-		__be16 frag_off = 0;
-		u8 proto = ip6h->nexthdr;
-
-		off = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6h), &proto,
-				       &frag_off);
-		if (off < 0 || proto != IPPROTO_UDP || frag_off)
-			return -1;
-		f->family = AF_INET6;
-		f->src.v6 = out ? ip6h->saddr : ip6h->daddr;
-		f->dst.v6 = out ? ip6h->daddr : ip6h->saddr;
-	}
-	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
-	if (!uh || (out ? uh->dest : uh->source) != htons(VEIL_DNS_PORT))
-		return -1;
-	f->sport = out ? uh->source : uh->dest;
-	return off + sizeof(*uh);
-}
-
 static unsigned int veil_dns_out(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
-	struct veil_dns_flow f;
-	int off = veil_dns_udp(skb, state->pf, true, &f);
+	int off = veil_dns_udp(skb, state->pf, true, NULL);
+	unsigned int len;
 
-	return off < 0 ? NF_ACCEPT : veil_dns_query(state->net, skb, off, &f);
+	if (off < 0)
+		return NF_ACCEPT;
+	len = skb->len - off;
+	if (len < VEIL_DNS_HDR_LEN || len > 65535)
+		return NF_ACCEPT;
+	/* Port 53 only: the copy is rare and bounded by the message. */
+	if (skb_linearize(skb))
+		return NF_DROP;	/* no memory: better no answer than a leak */
+	if (!veil_dns_question_in_zone(priv, skb->data + off, len))
+		return NF_ACCEPT;
+	return veil_dns_query(state->net, skb, state->pf, off);
 }
 
 static unsigned int veil_dns_in(void *priv, struct sk_buff *skb,
 				const struct nf_hook_state *state)
 {
-	struct veil_dns_flow f;
-	int off = veil_dns_udp(skb, state->pf, false, &f);
+	int off = veil_dns_udp(skb, state->pf, false, NULL);
 
-	return off < 0 ? NF_ACCEPT : veil_dns_response(state->net, skb, off, &f);
+	return off < 0 ? NF_ACCEPT : veil_dns_response(state->net, skb, state->pf, off);
 }
 
-static const struct nf_hook_ops veil_dns_hook_ops[] = {
+static const struct nf_hook_ops veil_dns_hook_ops[VEIL_DNS_HOOKS] = {
 	{
 		.hook		= veil_dns_out,
 		.pf		= NFPROTO_IPV4,
@@ -547,14 +558,20 @@ static const struct nf_hook_ops veil_dns_hook_ops[] = {
 	},
 };
 
-int veil_dns_hooks_register(struct net *net)
+int veil_dns_hooks_register(struct net *net, struct nf_hook_ops *ops, struct veil_dns_net *dn)
 {
-	return nf_register_net_hooks(net, veil_dns_hook_ops, ARRAY_SIZE(veil_dns_hook_ops));
+	unsigned int i;
+
+	for (i = 0; i < VEIL_DNS_HOOKS; i++) {
+		ops[i] = veil_dns_hook_ops[i];
+		ops[i].priv = dn;
+	}
+	return nf_register_net_hooks(net, ops, VEIL_DNS_HOOKS);
 }
 
-void veil_dns_hooks_unregister(struct net *net)
+void veil_dns_hooks_unregister(struct net *net, struct nf_hook_ops *ops)
 {
-	nf_unregister_net_hooks(net, veil_dns_hook_ops, ARRAY_SIZE(veil_dns_hook_ops));
+	nf_unregister_net_hooks(net, ops, VEIL_DNS_HOOKS);
 }
 
 int __init veil_dns_hook_init(void)

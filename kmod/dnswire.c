@@ -364,38 +364,6 @@ static bool opt_options_ok(const u8 *p, size_t n)
 	return true;
 }
 
-int veil_dns_question_labels(const u8 *pkt, size_t len, u8 *off, unsigned int *labels,
-			     unsigned int *name_len)
-{
-	unsigned int n = 0, total = 0;
-	size_t pos = VEIL_DNS_HDR_LEN;
-	u8 b;
-
-	if (len < VEIL_DNS_HDR_LEN || len > 0xffff)
-		return VEIL_DNS_MALFORMED;
-	if ((pkt[2] & ((VEIL_DNS_F_QR | VEIL_DNS_F_OPCODE) >> 8)) || !get16(pkt + 4))
-		return VEIL_DNS_PASS;
-	if (get16(pkt + 4) > 1)
-		return VEIL_DNS_MALFORMED;
-	/*
-	 * name_read() without compression, kept to the bone: this runs for
-	 * every query that leaves the machine.
-	 */
-	while ((b = pos < len ? pkt[pos] : 0xff)) {
-		if ((b & 0xc0) || pos + 1 + b > len || total + 1 + b + 1 > VEIL_DNS_NAME_MAX)
-			return VEIL_DNS_MALFORMED;
-		off[n++] = total;
-		total += 1 + b;
-		pos += 1 + b;
-	}
-	/* As veil_dns_parse_query(): a name with no room for QTYPE and QCLASS is not read. */
-	if (pos + 1 + 4 > len)
-		return VEIL_DNS_MALFORMED;
-	*labels = n;
-	*name_len = total + 1;
-	return VEIL_DNS_OK;
-}
-
 int veil_dns_parse_query(const u8 *pkt, size_t len, struct veil_dns_query *q)
 {
 	u16 qdcount, ancount, nscount, arcount, i;

@@ -299,24 +299,52 @@ struct veil_dns_response {
 int veil_dns_parse_query(const u8 *pkt, size_t len, struct veil_dns_query *q);
 
 /**
- * veil_dns_question_labels() - find a query's question name where it lies
+ * veil_dns_question_name() - find a query's question name where it lies
  * @pkt: the UDP payload
  * @len: its length
- * @off: VEIL_DNS_LABELS_MAX entries: the offset of each label's length
- *	byte from the start of the name (at VEIL_DNS_HDR_LEN), leftmost first
  * @labels: the number of labels, the root excluded
  * @name_len: the name's length, root byte included
  *
- * The cheap first look of the query hook: nothing is copied or folded, and
- * the rest of the message is not read. It reads the name exactly when
- * veil_dns_parse_query() would fill @q->name, with the same labels.
+ * The cheap first look of the query hook, which runs for every query that
+ * leaves a namespace with zones: nothing is copied, folded or stored, and
+ * the rest of the message is not read. It reads the name, at
+ * VEIL_DNS_HDR_LEN, exactly when veil_dns_parse_query() would fill
+ * @q->name, with the same labels; the caller may then walk its labels
+ * again without bounds checks. Inline, so that the hook makes no call
+ * for it.
  *
  * Return: VEIL_DNS_OK with the outputs set; VEIL_DNS_PASS or
  * VEIL_DNS_MALFORMED, as veil_dns_parse_query() returns for a message
  * whose question it cannot read.
  */
-int veil_dns_question_labels(const u8 *pkt, size_t len, u8 *off, unsigned int *labels,
-			     unsigned int *name_len);
+static inline int veil_dns_question_name(const u8 *pkt, size_t len, unsigned int *labels,
+					 unsigned int *name_len)
+{
+	unsigned int n = 0, pos = VEIL_DNS_HDR_LEN;
+	u8 b;
+
+	if (len < VEIL_DNS_HDR_LEN || len > 0xffff)
+		return VEIL_DNS_MALFORMED;
+	/* A query (QR clear, opcode QUERY) with at least one question. */
+	if ((pkt[2] & ((VEIL_DNS_F_QR | VEIL_DNS_F_OPCODE) >> 8)) || !(pkt[4] | pkt[5]))
+		return VEIL_DNS_PASS;
+	if (pkt[4] || pkt[5] > 1)
+		return VEIL_DNS_MALFORMED;
+	/* No compression in a question; a length byte must fit the name. */
+	while ((b = pos < len ? pkt[pos] : 0xff)) {
+		if ((b & 0xc0) || pos + 1 + b > len ||
+		    pos + 1 + b + 1 > VEIL_DNS_HDR_LEN + VEIL_DNS_NAME_MAX)
+			return VEIL_DNS_MALFORMED;
+		n++;
+		pos += 1 + b;
+	}
+	/* As veil_dns_parse_query(): a name with no room for QTYPE and QCLASS is not read. */
+	if (pos + 1 + 4 > len)
+		return VEIL_DNS_MALFORMED;
+	*labels = n;
+	*name_len = pos + 1 - VEIL_DNS_HDR_LEN;
+	return VEIL_DNS_OK;
+}
 
 /**
  * veil_dns_build_answer() - build the response to a parsed query

@@ -294,40 +294,50 @@ static void test_query_refused(void)
 }
 
 /*
- * The query hook's first look (veil_dns_question_labels) finds the same
- * labels the full parse reads, exactly when the full parse reads them.
+ * The query hook's first look (veil_dns_question_name) finds the name the
+ * full parse reads, with the same labels, exactly when the full parse
+ * reads it.
  */
-static bool labels_agree(const u8 *pkt, size_t len, int want)
+static bool name_agrees(const u8 *pkt, size_t len, int want)
 {
-	u8 off[VEIL_DNS_LABELS_MAX];
-	unsigned int labels = 0, name_len = 0;
+	unsigned int labels = 0, name_len = 0, i, pos;
 	struct veil_dns_query q;
 	int st;
 
-	st = veil_dns_question_labels(pkt, len, off, &labels, &name_len);
+	st = veil_dns_question_name(pkt, len, &labels, &name_len);
 	veil_dns_parse_query(pkt, len, &q);
 	if (st != want || (st == VEIL_DNS_OK) != (q.name.len != 0))
 		return false;
-	return st != VEIL_DNS_OK || (labels == q.name.labels && name_len == q.name.len &&
-				     !memcmp(off, q.name.off, labels));
+	if (st != VEIL_DNS_OK)
+		return true;
+	if (labels != q.name.labels || name_len != q.name.len)
+		return false;
+	for (i = 0; i < name_len; i++) {
+		u8 c = pkt[VEIL_DNS_HDR_LEN + i];
+
+		if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != q.name.wire[i])
+			return false;
+	}
+	for (i = 0, pos = 0; i < labels; i++, pos += 1 + pkt[VEIL_DNS_HDR_LEN + pos])
+		if (pos != q.name.off[i])
+			return false;
+	return true;
 }
 
-static void test_question_labels(void)
+static void test_question_name(void)
 {
-	u8 off[VEIL_DNS_LABELS_MAX];
 	unsigned int labels, name_len;
 	char name[300];
 	struct msg m;
 	size_t i;
 
-	CHECK(veil_dns_question_labels(dig_cookie, sizeof(dig_cookie), off, &labels,
-				       &name_len) == VEIL_DNS_OK && labels == 3 && name_len == 17 &&
-	      off[0] == 0 && off[1] == 4 && off[2] == 12 && dig_cookie[12 + 1] == 'W',
-	      "first look: labels found in place, letter case untouched");
-	CHECK(labels_agree(dig_noedns, sizeof(dig_noedns), VEIL_DNS_OK) &&
-	      labels_agree(dig_dnssec, sizeof(dig_dnssec), VEIL_DNS_OK),
+	CHECK(veil_dns_question_name(dig_cookie, sizeof(dig_cookie), &labels, &name_len) ==
+	      VEIL_DNS_OK && labels == 3 && name_len == 17 && dig_cookie[12 + 1] == 'W',
+	      "first look: the name found in place, letter case untouched");
+	CHECK(name_agrees(dig_noedns, sizeof(dig_noedns), VEIL_DNS_OK) &&
+	      name_agrees(dig_dnssec, sizeof(dig_dnssec), VEIL_DNS_OK),
 	      "first look agrees with the full parse on dig's queries");
-	CHECK(labels_agree(dig_root, sizeof(dig_root), VEIL_DNS_OK),
+	CHECK(name_agrees(dig_root, sizeof(dig_root), VEIL_DNS_OK),
 	      "first look: the root has no labels");
 	for (i = 0; i < 127; i++) {
 		name[2 * i] = 'x';
@@ -335,33 +345,33 @@ static void test_question_labels(void)
 	}
 	name[253] = 0;
 	mquery(&m, name, VEIL_DNS_TYPE_A);
-	CHECK(labels_agree(m.b, m.n, VEIL_DNS_OK), "first look: 127 labels");
+	CHECK(name_agrees(m.b, m.n, VEIL_DNS_OK), "first look: 127 labels");
 
 	mquery(&m, "www.corp.scom", VEIL_DNS_TYPE_A);
-	CHECK(labels_agree(m.b, m.n - 1, VEIL_DNS_MALFORMED) &&
-	      labels_agree(m.b, 20, VEIL_DNS_MALFORMED) && labels_agree(m.b, 11, VEIL_DNS_MALFORMED),
+	CHECK(name_agrees(m.b, m.n - 1, VEIL_DNS_MALFORMED) &&
+	      name_agrees(m.b, 20, VEIL_DNS_MALFORMED) && name_agrees(m.b, 11, VEIL_DNS_MALFORMED),
 	      "first look: a cut question or header is not read");
 	m.b[m.n++] = 0;
-	CHECK(labels_agree(m.b, m.n, VEIL_DNS_OK),
+	CHECK(name_agrees(m.b, m.n, VEIL_DNS_OK),
 	      "first look: bytes after the question do not hide the name");
 	mquery(&m, "www.corp.scom", VEIL_DNS_TYPE_A);
 	m.b[7] = 1;
-	CHECK(labels_agree(m.b, m.n, VEIL_DNS_OK), "first look: ANCOUNT 1 still shows the name");
+	CHECK(name_agrees(m.b, m.n, VEIL_DNS_OK), "first look: ANCOUNT 1 still shows the name");
 	m.b[7] = 0;
 	m.b[2] |= VEIL_DNS_F_QR >> 8;
-	CHECK(labels_agree(m.b, m.n, VEIL_DNS_PASS), "first look: a response is passed");
+	CHECK(name_agrees(m.b, m.n, VEIL_DNS_PASS), "first look: a response is passed");
 	m.b[2] = (4 << 11) >> 8;
-	CHECK(labels_agree(m.b, m.n, VEIL_DNS_PASS), "first look: opcode NOTIFY is passed");
+	CHECK(name_agrees(m.b, m.n, VEIL_DNS_PASS), "first look: opcode NOTIFY is passed");
 	m.b[2] = 1;
 	m.b[5] = 2;
-	CHECK(labels_agree(m.b, m.n, VEIL_DNS_MALFORMED), "first look: QDCOUNT 2 is not read");
+	CHECK(name_agrees(m.b, m.n, VEIL_DNS_MALFORMED), "first look: QDCOUNT 2 is not read");
 
 	mhdr(&m, 1, 0, 1, 0, 0, 0);
 	mlabels(&m, "www");
 	mptr(&m, 12);
 	m16(&m, 1);
 	m16(&m, 1);
-	CHECK(labels_agree(m.b, m.n, VEIL_DNS_MALFORMED),
+	CHECK(name_agrees(m.b, m.n, VEIL_DNS_MALFORMED),
 	      "first look: a compression pointer in the question is not followed");
 }
 
@@ -982,7 +992,7 @@ int main(void)
 	test_dig_queries();
 	test_query_names();
 	test_query_refused();
-	test_question_labels();
+	test_question_name();
 	test_query_edns();
 	test_answers();
 	test_walk();
