@@ -187,11 +187,6 @@ static void veil_dns_text_wire(const char *s, size_t n, struct veil_dns_name *w)
 	w->len = pos;
 }
 
-static u8 veil_fold(u8 c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 /*
  * Eight bytes of a name with A-Z folded to a-z (RFC 4343), all at once:
  * a byte gets 0x20 when it is at least 'A' and not above 'Z'. No byte
@@ -240,7 +235,7 @@ static __always_inline struct veil_zone *veil_zone_find(const struct veil_dns_ne
 	hash_for_each_possible_rcu(dn->zones, z, node, veil_wire_hash(wire, len)) {
 		if (z->wire.len != len || z->wire.labels != labels)
 			continue;
-		for (i = 0; i < len && z->wire.wire[i] == veil_fold(wire[i]); i++)
+		for (i = 0; i < len && z->wire.wire[i] == veil_dns_fold(wire[i]); i++)
 			;
 		if (i == len)
 			return z;

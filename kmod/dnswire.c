@@ -43,11 +43,6 @@ static void put32(u8 *p, u32 v)
 	p[3] = v & 0xff;
 }
 
-static u8 fold(u8 c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 /* RFC 2181 8: a TTL with the top bit set counts as zero. */
 static u32 ttl_value(u32 ttl)
 {
@@ -138,7 +133,7 @@ static int name_read(const u8 *pkt, size_t len, size_t off, struct veil_dns_name
 			name->off[n] = c.total - 1 - l;
 			name->wire[c.total - 1 - l] = l;
 			for (i = 0; i < (unsigned int)l; i++)
-				name->wire[c.total - l + i] = lower ? fold(label[i]) : label[i];
+				name->wire[c.total - l + i] = lower ? veil_dns_fold(label[i]) : label[i];
 		}
 		n++;
 	}
@@ -171,7 +166,7 @@ static bool name_match(const u8 *pkt, size_t len, size_t off, const struct veil_
 		if (l <= 0 || l != want[0])
 			return false;
 		for (k = 0; k < (unsigned int)l; k++)
-			if (fold(label[k]) != fold(want[1 + k]))
+			if (veil_dns_fold(label[k]) != veil_dns_fold(want[1 + k]))
 				return false;
 	}
 	return cursor_next(&c, &label) == 0;
@@ -191,7 +186,7 @@ bool veil_dns_name_equal(const struct veil_dns_name *a, const struct veil_dns_na
 	if (a->len != b->len || a->labels != b->labels)
 		return false;
 	for (i = 0; i < a->len && i < VEIL_DNS_NAME_MAX; i++)
-		if (fold(a->wire[i]) != fold(b->wire[i]))
+		if (veil_dns_fold(a->wire[i]) != veil_dns_fold(b->wire[i]))
 			return false;
 	return true;
 }
@@ -208,7 +203,7 @@ bool veil_dns_name_in_zone(const struct veil_dns_name *name, const struct veil_d
 	if (name->len - start != zone->len)
 		return false;
 	for (i = 0; i < zone->len; i++)
-		if (fold(name->wire[start + i]) != fold(zone->wire[i]))
+		if (veil_dns_fold(name->wire[start + i]) != veil_dns_fold(zone->wire[i]))
 			return false;
 	return true;
 }
@@ -252,7 +247,7 @@ int veil_dns_zone_from_text(const char *text, size_t len, struct veil_dns_name *
 		zone->off[zone->labels++] = w;
 		zone->wire[w++] = l;
 		while (start < i)
-			zone->wire[w++] = fold(text[start++]);
+			zone->wire[w++] = veil_dns_fold(text[start++]);
 		start = i + 1;
 	}
 	if (reason) {

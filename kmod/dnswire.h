@@ -298,6 +298,12 @@ struct veil_dns_response {
  */
 int veil_dns_parse_query(const u8 *pkt, size_t len, struct veil_dns_query *q);
 
+/* A-Z to a-z, every other byte as it is (RFC 4343). */
+static inline u8 veil_dns_fold(u8 c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
 /**
  * veil_dns_question_name() - find a query's question name where it lies
  * @pkt: the UDP payload

@@ -312,12 +312,9 @@ static bool name_agrees(const u8 *pkt, size_t len, int want)
 		return true;
 	if (labels != q.name.labels || name_len != q.name.len)
 		return false;
-	for (i = 0; i < name_len; i++) {
-		u8 c = pkt[VEIL_DNS_HDR_LEN + i];
-
-		if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != q.name.wire[i])
+	for (i = 0; i < name_len; i++)
+		if (veil_dns_fold(pkt[VEIL_DNS_HDR_LEN + i]) != q.name.wire[i])
 			return false;
-	}
 	for (i = 0, pos = 0; i < labels; i++, pos += 1 + pkt[VEIL_DNS_HDR_LEN + pos])
 		if (pos != q.name.off[i])
 			return false;
