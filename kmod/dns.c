@@ -226,8 +226,8 @@ static __always_inline u32 veil_wire_hash(const u8 *wire, unsigned int len)
 
 /* The zone whose apex is @wire (@len bytes, @labels labels, any case). */
 static __always_inline struct veil_zone *veil_zone_find(const struct veil_dns_net *dn,
-							const u8 *wire,
-					unsigned int len, unsigned int labels)
+							const u8 *wire, unsigned int len,
+							unsigned int labels)
 {
 	struct veil_zone *z;
 	unsigned int i;

@@ -279,7 +279,8 @@ static noinline unsigned int veil_dns_query(struct net *net, struct sk_buff *skb
 	int ret, tlen;
 	bool hit;
 
-	veil_dns_udp(skb, pf, true, &f);
+	if (veil_dns_udp(skb, pf, true, &f) < 0)
+		return NF_ACCEPT;	/* as veil_dns_out() found it: not reached */
 	local_bh_disable();
 	s = this_cpu_ptr(veil_dns_scratch);
 	ret = veil_dns_parse_query(pkt, len, &s->q);
@@ -480,8 +481,8 @@ static unsigned int veil_dns_response(struct net *net, struct sk_buff *skb, u8 p
 	if (!veil_dns_secure_alias(net, s, pkt, len, &tlen))
 		goto out;
 	if (!veil_dns_cache_get(net, s->text, tlen, &s->ans)) {
-		veil_dns_udp(skb, pf, false, &f);
-		if (veil_dns_pend(net, skb, off, &f, s->text, tlen, s->r.qtype)) {
+		if (veil_dns_udp(skb, pf, false, &f) >= 0 &&
+		    veil_dns_pend(net, skb, off, &f, s->text, tlen, s->r.qtype)) {
 			verdict = NF_STOLEN;
 			goto out;
 		}
