@@ -245,25 +245,25 @@ static __always_inline struct veil_zone *veil_zone_find(const struct veil_dns_ne
 
 /*
  * The zone a wire-form name is in, the longest match, or NULL: @wire holds
- * @len bytes (root included) in any letter case, @off the offset of each
- * of its @labels labels. Nothing is copied: the name may be the question
- * of a packet, read in place. Caller holds RCU or dn->lock.
+ * @len bytes (root included) of a name already checked to be well formed
+ * (@labels labels, each inside @len), in any letter case. Nothing is
+ * copied: the name may be the question of a packet, read in place. Caller
+ * holds RCU or dn->lock. Inline: the query hook makes no call for it.
  */
-static struct veil_zone *veil_dns_net_zone(struct veil_dns_net *dn, const u8 *wire,
-					   const u8 *off, unsigned int labels, unsigned int len)
+static __always_inline struct veil_zone *veil_dns_net_zone(const struct veil_dns_net *dn,
+							   const u8 *wire, unsigned int labels,
+							   unsigned int len)
 {
+	unsigned int i, pos;
 	struct veil_zone *z;
-	unsigned int i;
 
 	if (!READ_ONCE(dn->nzones))
 		return NULL;
-	/* Each suffix that starts at a label, longest first. */
-	for (i = 0; i < labels; i++) {
+	/* Each suffix that starts at a label and has a zone's depth, longest first. */
+	for (i = 0, pos = 0; i < labels; i++, pos += 1 + wire[pos]) {
 		if (labels - i > VEIL_DNS_MAX_LABELS || !test_bit(labels - i, dn->zone_labels))
 			continue;
-		if (off[i] >= len)
-			return NULL;
-		z = veil_zone_find(dn, wire + off[i], len - off[i], labels - i);
+		z = veil_zone_find(dn, wire + pos, len - pos, labels - i);
 		if (z)
 			return z;
 	}
@@ -272,31 +272,18 @@ static struct veil_zone *veil_dns_net_zone(struct veil_dns_net *dn, const u8 *wi
 
 bool veil_dns_question_in_zone(const struct veil_dns_net *dn, const u8 *pkt, size_t len)
 {
-	unsigned int labels, name_len, i, pos;
-	const u8 *name = pkt + VEIL_DNS_HDR_LEN;
+	unsigned int labels, name_len;
 
-	if (!READ_ONCE(dn->nzones) ||
-	    veil_dns_question_name(pkt, len, &labels, &name_len) != VEIL_DNS_OK)
-		return false;
-	/*
-	 * The name was walked and bounded above: walk it again, testing each
-	 * suffix of a length some zone has, longest first.
-	 */
-	for (i = 0, pos = 0; i < labels; i++, pos += 1 + name[pos]) {
-		if (labels - i > VEIL_DNS_MAX_LABELS || !test_bit(labels - i, dn->zone_labels))
-			continue;
-		if (veil_zone_find(dn, name + pos, name_len - pos, labels - i))
-			return true;
-	}
-	return false;
+	return veil_dns_question_name(pkt, len, &labels, &name_len) == VEIL_DNS_OK &&
+	       veil_dns_net_zone(dn, pkt + VEIL_DNS_HDR_LEN, labels, name_len);
 }
 
 /* Under RCU: the zone @name is in, its apex copied to @zone. */
 bool veil_dns_find_zone(struct net *net, const struct veil_dns_name *name,
 			struct veil_dns_name *zone)
 {
-	struct veil_zone *z = veil_dns_net_zone(veil_dns_net(net), name->wire, name->off,
-						name->labels, name->len);
+	struct veil_zone *z = veil_dns_net_zone(veil_dns_net(net), name->wire, name->labels,
+						name->len);
 
 	if (!z)
 		return false;
@@ -664,7 +651,7 @@ int veil_dns_cache_put(struct net *net, const char *name, size_t len,
 	e->len = len;
 	memcpy(e->name, name, len);
 	mutex_lock(&dn->lock);
-	if (!veil_dns_net_zone(dn, wire.wire, wire.off, wire.labels, wire.len)) {
+	if (!veil_dns_net_zone(dn, wire.wire, wire.labels, wire.len)) {
 		mutex_unlock(&dn->lock);
 		kfree(e);
 		NL_SET_ERR_MSG_MOD(extack,
